@@ -1,0 +1,172 @@
+"""The catalogue of finding codes (REPORT_FORMAT §6): each code once, with its Russian message and hint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+SEVERITY_RU = {ERROR: "ошибка", WARNING: "предупреждение"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a school's file, located to a sheet and a cell."""
+
+    code: str
+    severity: str
+    sheet: str
+    cell: str
+    value: str
+    message: str
+    hint: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    severity: str
+    message: str
+    hint: str
+
+
+# Messages are str.format templates; their fields are filled from the keyword arguments of build().
+# A code with two severities (R05, L04) has a second entry under "<code>w".
+CATALOGUE: dict[str, _Entry] = {
+    "S01": _Entry(ERROR, "Файл не удалось прочитать: {reason}.",
+                  "Сохраните отчёт заново в Excel или LibreOffice в формате .xlsx (без пароля) и отправьте ещё раз."),
+    "S02": _Entry(ERROR, "Нет обязательного листа «{name}».",
+                  "Используйте шаблон отчёта: в нём есть все шесть листов. Не переименовывайте и не удаляйте листы."),
+    "S03": _Entry(ERROR, "На листе нет обязательного столбца «{name}».",
+                  "Верните столбец с точным заголовком из шаблона в первую строку листа."),
+    "S04": _Entry(ERROR, "{reason}",
+                  "Укажите на листе «Титул» код ОО из реестра района (его можно узнать в управлении образования)."),
+    "S05": _Entry(ERROR, "Отчётный год {found} не совпадает с годом кампании {year}.",
+                  "Укажите отчётный год {year} или положите файл в папку своего года."),
+    "S06": _Entry(WARNING, "Устаревшая версия шаблона «{found}»; текущая — «{current}».",
+                  "Отчёт принят, но в следующий раз заполните новый шаблон."),
+    "S07": _Entry(ERROR, "Файл превышает допустимые размеры: {reason}.",
+                  "Удалите лишние строки и вложенные объекты; допустимо не более {limit}."),
+    "S08": _Entry(ERROR, "{reason}",
+                  "Каждое мероприятие дорожной карты должно быть указано ровно один раз, с кодом из шаблона."),
+    "S09": _Entry(WARNING, "{reason} — не входит в форму и не учитывается.",
+                  "Можно удалить; данные из него не попадут в отчёт района."),
+    "V01": _Entry(ERROR, "Не заполнено обязательное значение «{name}».",
+                  "Заполните ячейку."),
+    "V02": _Entry(ERROR, "«{value}» — не дата.",
+                  "Укажите дату в формате ДД.ММ.ГГГГ."),
+    "V03": _Entry(ERROR, "«{value}» — не {expected}.",
+                  "Укажите {expected} без текста, например {example}."),
+    "V04": _Entry(ERROR, "Значения «{value}» нет в списке.",
+                  "Выберите одно из значений: {allowed}."),
+    "V05": _Entry(ERROR, "Значение {value} вне допустимого диапазона ({bounds}).",
+                  "Проверьте значение: допустимо {bounds}."),
+    "V06": _Entry(ERROR, "«{value}» — не ссылка на сайт.",
+                  "Укажите полный адрес страницы, например https://school.ru/ibc; несколько ссылок разделяйте «;»."),
+    "V07": _Entry(ERROR, "«{value}» — не адрес электронной почты.",
+                  "Укажите адрес вида name@school.ru."),
+    "V08": _Entry(ERROR, "Текст длиннее {limit} символов ({length}).",
+                  "Сократите текст до {limit} символов."),
+    "V09": _Entry(ERROR, "В ячейке формула без вычисленного значения.",
+                  "Откройте файл в Excel или LibreOffice и сохраните его заново (значения формул пересчитаются), "
+                  "или замените формулу числом."),
+    "R01": _Entry(ERROR, "Для статуса «выполнено» нужна дата выполнения в отчётном периоде ({period}) и не позже "
+                         "даты заполнения.",
+                  "Укажите дату выполнения в периоде {period}; если мероприятие выполнено раньше — статус «выполнено ранее»."),
+    "R02": _Entry(ERROR, "«выполнено ранее» допускается только для разовых мероприятий с датой до начала периода "
+                         "({start}) и не ранее {model_start}.",
+                  "Для ежегодного мероприятия укажите статус по текущему периоду; для разового — дату выполнения до {start}."),
+    "R03": _Entry(ERROR, "При статусе «{status}» дата выполнения не указывается.",
+                  "Удалите дату или измените статус."),
+    "R04": _Entry(ERROR, "При статусе «{status}» нужен комментарий с причиной.",
+                  "Заполните «Комментарий»: почему мероприятие не выполнено или не требуется."),
+    "R05": _Entry(ERROR, "Раздел «Школьные ИБЦ» на сайте отмечен как выполненный, но нет ссылки.",
+                  "Укажите в «Ссылки» адрес раздела на сайте ОО."),
+    "R05w": _Entry(WARNING, "Ссылка ведёт не на сайт ОО из реестра ({domains}).",
+                   "Укажите ссылку на раздел официального сайта ОО; если адрес сайта изменился, сообщите в УО."),
+    "R06": _Entry(ERROR, "Для выполненного мероприятия {item} нужны вид и реквизиты документа.",
+                  "Заполните «Документ» и «Реквизиты документа», например «приказ» и «№ 45-од от 20.05.2024»."),
+    "R07": _Entry(ERROR, "{reason}",
+                  "Укажите «Количество» (целое число ≥ 1){link_hint}."),
+    "R08": _Entry(ERROR, "{reason}",
+                  "Добавьте строку на лист «{sheet_needed}» или измените статус мероприятия."),
+    "R09": _Entry(ERROR, "Статус «не требуется» недопустим для мероприятия {item}.",
+                  "«не требуется» можно указать только для мероприятий 3.2 и 4.2; выберите другой статус."),
+    "R10": _Entry(WARNING, "{reason}",
+                  "Проверьте дату; если срок нарушен, поясните причину в комментарии."),
+    "K01": _Entry(ERROR, "Сотрудника «{value}» нет на листе «Сотрудники».",
+                  "Укажите сотрудника так же, как на листе «Сотрудники», или добавьте его туда."),
+    "K02": _Entry(ERROR, "Лист «Сотрудники» пуст, хотя библиотека есть.",
+                  "Перечислите сотрудников библиотеки (можно без ФИО: «Сотрудник 1»)."),
+    "K03": _Entry(ERROR, "Объём {value} ч меньше минимума для вида «{programme}» ({minimum} ч).",
+                  "Проверьте объём программы по документу; при меньшем объёме выберите подходящий вид программы."),
+    "K04": _Entry(ERROR, "Дата {value} вне отчётного периода ({period}).",
+                  "Указываются только события отчётного периода {period}."),
+    "K05": _Entry(WARNING, "Педагог-библиотекарь без КПК за последние 3 года.",
+                  "Педагогические работники проходят повышение квалификации не реже раза в три года (273-ФЗ, ст. 47)."),
+    "L01": _Entry(ERROR, "Пользователей-обучающихся (P03 = {p03}) больше, чем пользователей (P02 = {p02}) "
+                         "или обучающихся (P01 = {p01}).",
+                  "P03 — часть P02 и не может превышать P01; проверьте значения."),
+    "L02": _Entry(ERROR, "Учебники и художественная литература (P07 + P08 = {total}) больше всего фонда (P06 = {p06}).",
+                  "P07 и P08 — части фонда P06; проверьте значения."),
+    "L03": _Entry(ERROR, "Нарушено P15 ≤ P14 ≤ P13 (P13 = {p13}, P14 = {p14}, P15 = {p15}).",
+                  "Места с ПК — часть всех мест, места с Интернетом — часть мест с ПК."),
+    "L04": _Entry(ERROR, "Обеспеченность учебниками {value} вне диапазона 0–100 %.",
+                  "Укажите процент от 0 до 100."),
+    "L04w": _Entry(WARNING, "Обеспеченность учебниками {value} % — похоже на долю, а не на проценты.",
+                   "Если обеспеченность 95 %, укажите 95, а не 0,95."),
+    "L05": _Entry(WARNING, "Фонд не сходится с прошлогодним отчётом: {p06_last} + {p09} − {p10} = {expected}, "
+                           "указано {p06}.",
+                  "Проверьте P06, P09 и P10 по книге суммарного учёта."),
+    "L06": _Entry(WARNING, "Неправдоподобное значение: {reason}.",
+                  "Проверьте значения; если они верны, поясните в столбце «Пояснение»."),
+    "L07": _Entry(ERROR, "{reason}",
+                  "P22 = «да» тогда и только тогда, когда мероприятие 2 выполнено."),
+    "L08": _Entry(WARNING, "Публикаций на сайте (P21 = {p21}) меньше, чем указано в мероприятии 4.1 ({quantity}).",
+                  "Проверьте P21 и «Количество» мероприятия 4.1."),
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def build(code: str, sheet: str, cell: str, value: Any = "", variant: str = "", **params: Any) -> Finding:
+    """Return the finding *code* at *sheet*!*cell*, its message and hint filled from *params*."""
+    entry = CATALOGUE[code + variant]
+    shown = display_value(value)
+    fields = _Blank(value=shown, **params)
+    return Finding(
+        code=code,
+        severity=entry.severity,
+        sheet=sheet,
+        cell=cell,
+        value=shown,
+        message=entry.message.format_map(fields),
+        hint=entry.hint.format_map(fields),
+    )
+
+
+def display_value(value: Any) -> str:
+    """Show a cell value to a person: dates as ДД.ММ.ГГГГ, whole floats without «.0», long text cut."""
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, float):
+        text = str(int(value)) if value.is_integer() else str(value).replace(".", ",")
+    else:
+        text = str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(finding.is_error for finding in findings)

@@ -1,0 +1,287 @@
+"""Load the district data file (roadmap, campaign calendar, lists, limits) into typed objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DISTRICT_FILE = "district.toml"
+ANNUAL = "ежегодно"
+
+# "01.09.N-1": day, month, and the year relative to the campaign year N.
+_RELATIVE_DATE = re.compile(r"^(\d{2})\.(\d{2})\.N([+-]\d+)?$")
+
+
+class DistrictDataError(Exception):
+    """The district data file is missing or broken; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One roadmap item a school reports on."""
+
+    code: str
+    title: str
+    source: str
+    stage: str
+    due: dt.date | None  # None means «ежегодно»: by the end of the reporting period
+    one_off: bool
+    quantity: str | None
+
+    @property
+    def due_label(self) -> str:
+        return self.due.strftime("%d.%m.%Y") if self.due else ANNUAL
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One library indicator row of sheet «Показатели»."""
+
+    code: str
+    name: str
+    unit: str
+    kind: str  # whole | number | yes_no
+    optional: bool = False
+    always_required: bool = False
+    positive: bool = False
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The dates that govern one year's collection."""
+
+    year: int
+    period_start: dt.date
+    period_end: dt.date
+    window_open: dt.date
+    window_close: dt.date
+    deadline: dt.date
+
+
+@dataclass(frozen=True)
+class ItemRules:
+    """Which roadmap items need what (rules R05–R09)."""
+
+    may_be_not_required: tuple[str, ...]
+    needs_document: tuple[str, ...]
+    needs_quantity: tuple[str, ...]
+    needs_link: tuple[str, ...]
+    needs_course: tuple[str, ...]
+    needs_award: tuple[str, ...]
+    website_item: str
+    publications_item: str
+
+
+@dataclass(frozen=True)
+class District:
+    """Everything the district decides in data: roadmap, calendar, lists and limits."""
+
+    name: str
+    demo: bool
+    format_version: str
+    older_versions: tuple[str, ...]
+    max_file_bytes: int
+    max_rows_per_sheet: int
+    model_start: dt.date
+    first_campaign: int
+    items: tuple[Item, ...]
+    indicators: tuple[Indicator, ...]
+    lists: dict[str, tuple[str, ...]]
+    synonyms: dict[str, dict[str, str]]
+    yes_words: tuple[str, ...]
+    no_words: tuple[str, ...]
+    missing_words: tuple[str, ...]
+    min_hours: dict[str, int]
+    document_optional: tuple[str, ...]
+    item_rules: ItemRules
+    _calendar: dict[str, str]
+    _overrides: dict[int, dict[str, dt.date]]
+
+    def item(self, code: str) -> Item:
+        return next(item for item in self.items if item.code == code)
+
+    def campaign(self, year: int) -> Campaign:
+        """Return the dates of campaign *year*: defaults from [calendar], then the year's overrides."""
+        dates = {key: _resolve_relative(value, year) for key, value in self._calendar.items()}
+        dates.update(self._overrides.get(year, {}))
+        return Campaign(year=year, **dates)
+
+
+_CALENDAR_KEYS = ("period_start", "period_end", "window_open", "window_close", "deadline")
+
+
+def _resolve_relative(text: str, year: int) -> dt.date:
+    match = _RELATIVE_DATE.match(text)
+    assert match, text  # checked when the file was loaded
+    day, month, offset = match.groups()
+    return dt.date(year + int(offset or 0), int(month), int(day))
+
+
+class _Reader:
+    """Typed access to the parsed TOML that names the file and key in every error."""
+
+    def __init__(self, path: Path, data: dict[str, Any]):
+        self.path = path
+        self.data = data
+
+    def fail(self, key: str, problem: str) -> DistrictDataError:
+        return DistrictDataError(f"{self.path}: ключ «{key}»: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is not ...:
+                    return default
+                raise self.fail(key, "отсутствует")
+            node = node[part]
+        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+            raise self.fail(key, f"неверный тип значения ({type(node).__name__})")
+        return node
+
+    def text_list(self, key: str, default: Any = ...) -> tuple[str, ...]:
+        values = self.get(key, list, default)
+        if not all(isinstance(value, str) for value in values):
+            raise self.fail(key, "ожидается список строк")
+        return tuple(values)
+
+    def date(self, key: str, text: str) -> dt.date:
+        try:
+            return dt.datetime.strptime(text, "%d.%m.%Y").date()
+        except ValueError:
+            raise self.fail(key, f"«{text}» — не дата ДД.ММ.ГГГГ") from None
+
+
+def load_district(inputs: Path) -> District:
+    """Read ``inputs/district.toml``; raise DistrictDataError naming the file and key on any problem."""
+    path = inputs / DISTRICT_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DistrictDataError(f"{path}: файл данных района не найден") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise DistrictDataError(f"{path}: файл повреждён: {error}") from None
+    reader = _Reader(path, data)
+
+    calendar = {}
+    for key in _CALENDAR_KEYS:
+        value = reader.get(f"calendar.{key}", str)
+        if not _RELATIVE_DATE.match(value):
+            raise reader.fail(f"calendar.{key}", f"«{value}» — ожидается вид ДД.ММ.N или ДД.ММ.N-1")
+        calendar[key] = value
+
+    overrides: dict[int, dict[str, dt.date]] = {}
+    for year_text, values in reader.get("campaigns", dict, {}).items():
+        key = f"campaigns.{year_text}"
+        if not year_text.isdigit() or not isinstance(values, dict):
+            raise reader.fail(key, "ожидается таблица [campaigns.ГГГГ]")
+        for name, value in values.items():
+            if name not in _CALENDAR_KEYS:
+                raise reader.fail(f"{key}.{name}", f"неизвестный ключ; допустимы: {', '.join(_CALENDAR_KEYS)}")
+            if isinstance(value, dt.date):
+                overrides.setdefault(int(year_text), {})[name] = value
+            elif isinstance(value, str):
+                overrides.setdefault(int(year_text), {})[name] = reader.date(f"{key}.{name}", value)
+            else:
+                raise reader.fail(f"{key}.{name}", "ожидается дата ДД.ММ.ГГГГ")
+
+    items = []
+    for index, raw in enumerate(reader.get("items", list)):
+        item = _Reader(path, raw)
+        prefix = f"items[{index}]"
+        due_text = _prefixed(item, prefix, "due", str)
+        items.append(
+            Item(
+                code=_prefixed(item, prefix, "code", str),
+                title=_prefixed(item, prefix, "title", str),
+                source=_prefixed(item, prefix, "source", str),
+                stage=_prefixed(item, prefix, "stage", str),
+                due=None if due_text == ANNUAL else reader.date(f"{prefix}.due", due_text),
+                one_off=_prefixed(item, prefix, "one_off", bool),
+                quantity=_prefixed(item, prefix, "quantity", str, None),
+            )
+        )
+    codes = [item.code for item in items]
+    if len(set(codes)) != len(codes) or not codes:
+        raise reader.fail("items", "коды мероприятий должны быть уникальны и не пусты")
+
+    indicators = []
+    for index, raw in enumerate(reader.get("indicators", list)):
+        row = _Reader(path, raw)
+        prefix = f"indicators[{index}]"
+        kind = _prefixed(row, prefix, "kind", str)
+        if kind not in ("whole", "number", "yes_no"):
+            raise reader.fail(f"{prefix}.kind", "ожидается whole, number или yes_no")
+        indicators.append(
+            Indicator(
+                code=_prefixed(row, prefix, "code", str),
+                name=_prefixed(row, prefix, "name", str),
+                unit=_prefixed(row, prefix, "unit", str),
+                kind=kind,
+                optional=_prefixed(row, prefix, "optional", bool, False),
+                always_required=_prefixed(row, prefix, "always_required", bool, False),
+                positive=_prefixed(row, prefix, "positive", bool, False),
+                max=_prefixed(row, prefix, "max", (int, float), None),
+            )
+        )
+
+    lists = {name: reader.text_list(f"lists.{name}") for name in reader.get("lists", dict)}
+    synonyms: dict[str, dict[str, str]] = {}
+    for name, table in reader.get("synonyms", dict, {}).items():
+        if name not in lists or not isinstance(table, dict):
+            raise reader.fail(f"synonyms.{name}", "синонимы для неизвестного списка")
+        for word, value in table.items():
+            if value not in lists[name]:
+                raise reader.fail(f"synonyms.{name}.{word}", f"«{value}» нет в списке lists.{name}")
+        synonyms[name] = dict(table)
+
+    min_hours = reader.get("programme_rules.min_hours", dict)
+    for name, hours in min_hours.items():
+        if name not in lists.get("programme", ()) or not isinstance(hours, int):
+            raise reader.fail(f"programme_rules.min_hours.{name}", "неизвестный вид программы или не целое число")
+
+    rules = {key: reader.text_list(f"item_rules.{key}") for key in (
+        "may_be_not_required", "needs_document", "needs_quantity", "needs_link", "needs_course", "needs_award")}
+    for key, values in rules.items():
+        for code in values:
+            if code not in codes:
+                raise reader.fail(f"item_rules.{key}", f"неизвестный код мероприятия «{code}»")
+
+    return District(
+        name=reader.get("district.name", str),
+        demo=reader.get("district.demo", bool, False),
+        format_version=reader.get("format.version", str),
+        older_versions=reader.text_list("format.older_versions", ()),
+        max_file_bytes=int(reader.get("format.max_file_mb", (int, float)) * 1024 * 1024),
+        max_rows_per_sheet=reader.get("format.max_rows_per_sheet", int),
+        model_start=dt.date.fromisoformat(reader.get("format.model_start", str)),
+        first_campaign=reader.get("calendar.first_campaign", int),
+        items=tuple(items),
+        indicators=tuple(indicators),
+        lists=lists,
+        synonyms=synonyms,
+        yes_words=reader.text_list("yes_no.yes"),
+        no_words=reader.text_list("yes_no.no"),
+        missing_words=reader.text_list("yes_no.missing", ()),
+        min_hours=dict(min_hours),
+        document_optional=reader.text_list("programme_rules.document_optional", ()),
+        item_rules=ItemRules(
+            **rules,
+            website_item=reader.get("item_rules.website_item", str),
+            publications_item=reader.get("item_rules.publications_item", str),
+        ),
+        _calendar=calendar,
+        _overrides=overrides,
+    )
+
+
+def _prefixed(reader: _Reader, prefix: str, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    try:
+        return reader.get(key, kind, default)
+    except DistrictDataError as error:
+        raise DistrictDataError(str(error).replace(f"«{key}»", f"«{prefix}.{key}»")) from None
