@@ -77,7 +77,7 @@ class ItemRules:
     publications_item: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: loaded once per run
 class District:
     """Everything the district decides in data: roadmap, calendar, lists and limits."""
 

@@ -1,0 +1,196 @@
+"""The `eibm` command line: Russian help and messages, exit codes, JSON output; no work of its own."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.atomic import OutputError
+from pipeline.lock import CampaignBusyError
+from pipeline.register import RegisterError
+from pipeline.roadmap import DistrictDataError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+STATUS_WORDS = {"accepted": "принят", "rejected": "отклонён", "superseded": "заменён", "duplicate": "дубликат",
+                "unrecognized": "не распознан"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with Russian usage errors and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"Ошибка в команде: {message}\nСправка: eibm --help\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="eibm", description="Сбор и свод отчётов школ о внедрении единой "
+                                             "информационно-библиотечной модели (ИБЦ).")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--inputs", type=Path, default=Path("inputs"), help="папка входных данных (по умолчанию ./inputs)")
+    common.add_argument("--outputs", type=Path, default=Path("outputs"),
+                        help="папка результатов (по умолчанию ./outputs)")
+    common.add_argument("--ledger", default=os.environ.get("EIBM_LEDGER_URL"),
+                        help="адрес базы журнала (SQLAlchemy URL); по умолчанию outputs/ledger.sqlite")
+    common.add_argument("--debug", action="store_true", help="показывать технические подробности ошибок")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="КОМАНДА", parser_class=_Parser)
+
+    validate = commands.add_parser("validate", parents=[common], help="проверить файлы, ничего не сохраняя")
+    validate.add_argument("files", nargs="+", type=Path, metavar="ФАЙЛ")
+    validate.add_argument("--year", type=int, help="год кампании (по умолчанию — текущий год)")
+    validate.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
+
+    collect = commands.add_parser("collect", parents=[common], help="принять новые файлы из inputs/<год>/")
+    collect.add_argument("--year", type=int, required=True)
+    collect.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
+
+    status = commands.add_parser("status", parents=[common], help="показать ход сбора отчётов")
+    status.add_argument("--year", type=int, required=True)
+    status.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
+
+    templates = commands.add_parser("templates", parents=[common], help="создать шаблоны отчётов для школ")
+    templates.add_argument("--year", type=int, required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        handler = {"validate": run_validate, "collect": run_collect, "status": run_status,
+                   "templates": run_templates}[arguments.command]
+        return handler(arguments)
+    except (DistrictDataError, RegisterError) as error:
+        print(f"Ошибка в данных района: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CampaignBusyError, OutputError) as error:
+        print(f"Ошибка: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("Прервано.", file=sys.stderr)
+        return 130
+
+
+def _setup(arguments: argparse.Namespace, year: int) -> Any:
+    from pipeline.collect import load_setup
+
+    return load_setup(arguments.inputs, arguments.outputs, year, arguments.ledger)
+
+
+def run_validate(arguments: argparse.Namespace) -> int:
+    from pipeline.collect import finding_json
+    from pipeline.judge import Rules, judge_paths
+
+    year = arguments.year or dt.date.today().year
+    setup = _setup(arguments, year)
+    missing = [str(path) for path in arguments.files if not path.is_file()]
+    if missing:
+        print(f"Ошибка: файл не найден: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    rules = Rules(setup.district, setup.register, setup.district.campaign(year), dt.date.today())
+    verdicts = judge_paths(list(arguments.files), rules)
+    failed = any(finding.is_error for verdict in verdicts for finding in verdict.findings)
+    if arguments.json:
+        files = [{"path": dropped.relative, "school": verdict.school,
+                  "findings": [finding_json(finding) for finding in verdict.findings]}
+                 for verdict in verdicts for dropped in verdict.unit.files]
+        print(json.dumps({"year": year, "files": files}, ensure_ascii=False, indent=2))
+    else:
+        for verdict in verdicts:
+            names = ", ".join(dropped.relative for dropped in verdict.unit.files)
+            word = "без ошибок" if not verdict.errors else "есть ошибки — файл будет отклонён"
+            print(f"{names}: {word} (ошибок: {verdict.errors}, предупреждений: {verdict.warnings})")
+            for finding in verdict.findings:
+                print(_finding_line(finding))
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _finding_line(finding: Any) -> str:
+    level = "ОШИБКА" if finding.is_error else "предупр."
+    where = f"{finding.sheet}!{finding.cell}" if finding.cell else finding.sheet
+    value = f" [{finding.value}]" if finding.value else ""
+    return f"  {finding.code} {level} {where}{value}: {finding.message} → {finding.hint}"
+
+
+def run_collect(arguments: argparse.Namespace) -> int:
+    from pipeline.collect import collect
+    from pipeline.lock import campaign_lock
+
+    setup = _setup(arguments, arguments.year)
+    if not setup.drop_folder.is_dir():
+        print(f"Ошибка: папка {setup.drop_folder} не найдена", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.monotonic()
+    with campaign_lock(setup.outputs, setup.year):
+        summary = collect(setup, progress=None if arguments.json else _progress)
+    if arguments.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    _print_collection(summary, time.monotonic() - started, setup.outputs)
+    return EXIT_OK
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\rОбработка файлов: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
+    counts = summary.counts
+    print(f"Кампания {summary.year}: обработано новых отчётов — {summary.processed} за {seconds:.1f} с.")
+    print("Файлы в папке: " + ", ".join(f"{STATUS_WORDS[key]} — {value}" for key, value in sorted(counts.items()))
+          if counts else "Файлы в папке: нет файлов.")
+    if summary.unsettled:
+        print(f"Ещё записываются (будут проверены при следующем запуске): {', '.join(summary.unsettled)}")
+    from pipeline.status import format_status
+
+    print(format_status(summary.status))
+    print(f"Статус сбора: {outputs / str(summary.year) / 'status.html'}")
+    print(f"Ответы школам: {outputs / str(summary.year) / 'feedback'}")
+
+
+def run_status(arguments: argparse.Namespace) -> int:
+    from pipeline import ledger
+    from pipeline.collect import current_status
+    from pipeline.status import format_status, status_json
+
+    setup = _setup(arguments, arguments.year)
+    engine = ledger.open_ledger(setup.ledger_url)
+    try:
+        status = current_status(setup, engine, dt.datetime.now().replace(microsecond=0))
+    finally:
+        engine.dispose()
+    if arguments.json:
+        print(json.dumps({"year": setup.year, "schools": status_json(status)}, ensure_ascii=False, indent=2))
+    else:
+        print(format_status(status))
+    return EXIT_OK
+
+
+def run_templates(arguments: argparse.Namespace) -> int:
+    from pipeline.register import expected_schools
+    from pipeline.templates_xlsx import write_templates
+
+    setup = _setup(arguments, arguments.year)
+    schools = expected_schools(setup.register, setup.district.campaign(setup.year))
+    folder = setup.outputs / str(setup.year) / "templates"
+    written = write_templates(setup.district, schools, setup.year, folder)
+    print(f"Создано шаблонов: {len(written)} в папке {folder}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

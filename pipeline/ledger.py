@@ -1,0 +1,401 @@
+"""The ledger: every file seen, every submission judged, its findings, and the accepted data (SQLAlchemy)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from pipeline.findings import Finding
+
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+SUPERSEDED = "superseded"
+DUPLICATE = "duplicate"
+UNRECOGNIZED = "unrecognized"
+STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNRECOGNIZED)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("year", Integer, nullable=False, index=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("new_submissions", Integer),
+)
+
+submissions = Table(
+    "submissions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("year", Integer, nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("school", String(32), index=True),
+    Column("status", String(16), nullable=False),
+    Column("arrived_at", DateTime, nullable=False),
+    Column("processed_at", DateTime, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("warnings", Integer, nullable=False),
+    Column("duplicate_of", Integer, ForeignKey("submissions.id")),
+    Column("archive", Text, nullable=False),  # JSON list of archived copies (relative to outputs/)
+    Column("paths", Text, nullable=False),  # JSON list of relative paths in the drop folder
+)
+
+files = Table(
+    "files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("year", Integer, nullable=False, index=True),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("mtime", Float, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+    Column("present", Boolean, nullable=False),
+)
+
+findings = Table(
+    "findings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+    Column("code", String(8), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("sheet", Text, nullable=False),
+    Column("cell", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("hint", Text, nullable=False),
+)
+
+
+def _data_table(name: str, *columns: Column) -> Table:
+    return Table(
+        name, metadata,
+        Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+        Column("year", Integer, nullable=False),
+        Column("school", String(32), nullable=False),
+        *columns,
+    )
+
+
+title_data = _data_table(
+    "title_data",
+    Column("school_name", Text), Column("version", Text), Column("respondent", Text), Column("position", Text),
+    Column("phone", Text), Column("email", Text), Column("filled_on", Date), Column("library", Text),
+)
+item_data = _data_table(
+    "item_data",
+    Column("item", String(8), nullable=False), Column("status", Text, nullable=False), Column("done_on", Date),
+    Column("document", Text), Column("document_details", Text), Column("quantity", Integer),
+    Column("links", Text), Column("comment", Text),
+)
+staff_data = _data_table(
+    "staff_data",
+    Column("row", Integer, nullable=False), Column("person", Text), Column("position", Text), Column("rate", Float),
+    Column("employment", Text), Column("education", Text), Column("years", Integer), Column("kpk", Boolean),
+)
+course_data = _data_table(
+    "course_data",
+    Column("row", Integer, nullable=False), Column("person", Text), Column("programme", Text), Column("title", Text),
+    Column("organisation", Text), Column("hours", Integer), Column("finished_on", Date), Column("document", Text),
+)
+award_data = _data_table(
+    "award_data",
+    Column("row", Integer, nullable=False), Column("person", Text), Column("kind", Text), Column("level", Text),
+    Column("status", Text), Column("date", Date),
+)
+indicator_data = _data_table(
+    "indicator_data",
+    Column("code", String(8), nullable=False), Column("value", Float),
+)
+
+# Sheet → (table, {ledger column: sheet column}) for the accepted data.
+DATA_TABLES: dict[str, tuple[Table, dict[str, str]]] = {
+    "Титул": (title_data, {
+        "school_name": "Наименование ОО", "version": "Версия шаблона", "respondent": "ФИО ответственного",
+        "position": "Должность ответственного", "phone": "Телефон", "email": "E-mail",
+        "filled_on": "Дата заполнения", "library": "Библиотека"}),
+    "Дорожная карта": (item_data, {
+        "item": "Код", "status": "Статус", "done_on": "Дата выполнения", "document": "Документ",
+        "document_details": "Реквизиты документа", "quantity": "Количество", "links": "Ссылки",
+        "comment": "Комментарий"}),
+    "Сотрудники": (staff_data, {
+        "person": "Сотрудник", "position": "Должность", "rate": "Ставка", "employment": "Характер работы",
+        "education": "Образование", "years": "Стаж в должности, лет", "kpk": "КПК за последние 3 года"}),
+    "Курсы": (course_data, {
+        "person": "Сотрудник", "programme": "Вид программы", "title": "Название программы",
+        "organisation": "Организация", "hours": "Объём, часов", "finished_on": "Дата окончания",
+        "document": "Документ"}),
+    "Поощрения": (award_data, {
+        "person": "Сотрудник", "kind": "Вид поощрения", "level": "Уровень", "status": "Статус", "date": "Дата"}),
+}
+
+
+def default_url(outputs: Path) -> str:
+    return f"sqlite:///{(outputs / 'ledger.sqlite').resolve()}"
+
+
+def open_ledger(url: str) -> Engine:
+    """Connect (creating the tables if needed); SQLite gets WAL and a busy timeout for concurrent readers."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    path: str
+    sha256: str
+    size: int
+    mtime: float
+    submission_id: int
+    first_seen: dt.datetime
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    id: int
+    sha256: str
+    kind: str
+    school: str | None
+    status: str
+    arrived_at: dt.datetime
+    processed_at: dt.datetime
+    errors: int
+    warnings: int
+    duplicate_of: int | None
+    archive: tuple[str, ...]
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """A judged submission to record."""
+
+    sha256: str
+    kind: str
+    school: str | None
+    status: str
+    arrived_at: dt.datetime
+    files: tuple[tuple[str, str, int, float], ...]  # (relative path, sha256, size, mtime)
+    findings: tuple[Finding, ...]
+    archive: tuple[str, ...]
+    data: dict[str, pd.DataFrame] | None = None  # sheet → typed frame, for an accepted submission
+    duplicate_of: int | None = None
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as connection:
+        yield connection
+
+
+def has_runs(connection: Connection, year: int) -> bool:
+    return connection.execute(select(func.count()).select_from(runs).where(runs.c.year == year)).scalar_one() > 0
+
+
+def start_run(connection: Connection, year: int, now: dt.datetime) -> int:
+    return connection.execute(runs.insert().values(year=year, started_at=now)).inserted_primary_key[0]
+
+
+def finish_run(connection: Connection, run_id: int, now: dt.datetime, new_submissions: int) -> None:
+    connection.execute(update(runs).where(runs.c.id == run_id).values(finished_at=now,
+                                                                      new_submissions=new_submissions))
+
+
+def known_files(connection: Connection, year: int) -> dict[str, KnownFile]:
+    """The latest file record per path in the campaign."""
+    rows = connection.execute(select(files).where(files.c.year == year).order_by(files.c.id)).mappings()
+    return {row["path"]: KnownFile(row["path"], row["sha256"], row["size"], row["mtime"], row["submission_id"],
+                                   row["first_seen"]) for row in rows}
+
+
+def set_present(connection: Connection, year: int, present_paths: set[str]) -> None:
+    """Mark which file records are currently in the drop folder (the latest record of each present path)."""
+    latest = {known.path: known for known in known_files(connection, year).values()}
+    connection.execute(update(files).where(files.c.year == year).values(present=False))
+    for path in present_paths & latest.keys():
+        connection.execute(update(files).where(files.c.year == year, files.c.path == path,
+                                               files.c.sha256 == latest[path].sha256).values(present=True))
+
+
+def touch_file(connection: Connection, year: int, path: str, sha256: str, mtime: float) -> None:
+    connection.execute(update(files).where(files.c.year == year, files.c.path == path, files.c.sha256 == sha256)
+                       .values(mtime=mtime))
+
+
+def find_by_hash(connection: Connection, year: int, sha256: str) -> StoredSubmission | None:
+    row = connection.execute(select(submissions).where(
+        submissions.c.year == year, submissions.c.sha256 == sha256, submissions.c.status != DUPLICATE)
+        .order_by(submissions.c.id)).mappings().first()
+    return _stored(row) if row else None
+
+
+def record(connection: Connection, year: int, new: NewSubmission, now: dt.datetime) -> tuple[int, list[int]]:
+    """Insert one judged submission with its files, findings and data; return its id and the ids it superseded."""
+    errors = sum(1 for finding in new.findings if finding.is_error)
+    submission_id = connection.execute(submissions.insert().values(
+        year=year, sha256=new.sha256, kind=new.kind, school=new.school, status=new.status,
+        arrived_at=new.arrived_at, processed_at=now, errors=errors, warnings=len(new.findings) - errors,
+        duplicate_of=new.duplicate_of, archive=json.dumps(list(new.archive), ensure_ascii=False),
+        paths=json.dumps([path for path, *_ in new.files], ensure_ascii=False),
+    )).inserted_primary_key[0]
+    connection.execute(files.insert(), [
+        {"year": year, "path": path, "sha256": sha, "size": size, "mtime": mtime, "first_seen": new.arrived_at,
+         "submission_id": submission_id, "present": True}
+        for path, sha, size, mtime in new.files
+    ])
+    if new.findings:
+        connection.execute(findings.insert(), [
+            {"submission_id": submission_id, **finding.to_dict()} for finding in new.findings
+        ])
+    superseded: list[int] = []
+    if new.status == ACCEPTED and new.school is not None:
+        superseded = list(connection.execute(select(submissions.c.id).where(
+            submissions.c.year == year, submissions.c.school == new.school, submissions.c.status == ACCEPTED,
+            submissions.c.id != submission_id)).scalars())
+        if superseded:
+            connection.execute(update(submissions).where(submissions.c.id.in_(superseded)).values(status=SUPERSEDED))
+        _store_data(connection, submission_id, year, new.school, new.data or {})
+    return submission_id, superseded
+
+
+def _store_data(connection: Connection, submission_id: int, year: int, school: str,
+                data: dict[str, pd.DataFrame]) -> None:
+    base = {"submission_id": submission_id, "year": year, "school": school}
+    for sheet, (table, columns) in DATA_TABLES.items():
+        frame = data.get(sheet)
+        if frame is None or not len(frame):
+            continue
+        records = []
+        for position, values in enumerate(frame.to_dict("records")):
+            record_ = dict(base)
+            if "row" in table.c:
+                record_["row"] = position + 1
+            for column, source in columns.items():
+                record_[column] = _to_db(values.get(source))
+            records.append(record_)
+        connection.execute(table.insert(), records)
+    frame = data.get("Показатели")
+    if frame is not None and len(frame):
+        values = frame.iloc[0].to_dict()
+        connection.execute(indicator_data.insert(), [
+            {**base, "code": code, "value": _to_db(value)} for code, value in values.items()
+        ])
+
+
+def _to_db(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, tuple):  # links
+        return " ".join(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _stored(row: Any) -> StoredSubmission:
+    return StoredSubmission(
+        id=row["id"], sha256=row["sha256"], kind=row["kind"], school=row["school"], status=row["status"],
+        arrived_at=row["arrived_at"], processed_at=row["processed_at"], errors=row["errors"],
+        warnings=row["warnings"], duplicate_of=row["duplicate_of"], archive=tuple(json.loads(row["archive"])),
+        paths=tuple(json.loads(row["paths"])),
+    )
+
+
+def campaign_submissions(connection: Connection, year: int) -> list[StoredSubmission]:
+    rows = connection.execute(select(submissions).where(submissions.c.year == year)
+                              .order_by(submissions.c.arrived_at, submissions.c.id)).mappings()
+    return [_stored(row) for row in rows]
+
+
+def submission_by_id(connection: Connection, submission_id: int) -> StoredSubmission:
+    row = connection.execute(select(submissions).where(submissions.c.id == submission_id)).mappings().one()
+    return _stored(row)
+
+
+def submission_findings(connection: Connection, submission_ids: list[int]) -> dict[int, list[Finding]]:
+    result: dict[int, list[Finding]] = {number: [] for number in submission_ids}
+    for chunk in _chunks(submission_ids, 500):
+        rows = connection.execute(select(findings).where(findings.c.submission_id.in_(chunk))
+                                  .order_by(findings.c.id)).mappings()
+        for row in rows:
+            result[row["submission_id"]].append(Finding(
+                row["code"], row["severity"], row["sheet"], row["cell"], row["value"], row["message"], row["hint"]))
+    return result
+
+
+def present_files(connection: Connection, year: int) -> list[tuple[str, str, int]]:
+    """(path, sha256, submission id) of every file currently in the drop folder."""
+    rows = connection.execute(select(files.c.path, files.c.sha256, files.c.submission_id)
+                              .where(files.c.year == year, files.c.present.is_(True)).order_by(files.c.path))
+    return [(path, sha, submission_id) for path, sha, submission_id in rows]
+
+
+def accepted_indicators(connection: Connection, year: int) -> dict[str, dict[str, float | None]]:
+    """Per school, the indicator values of its current accepted submission in campaign *year*."""
+    query = (select(indicator_data.c.school, indicator_data.c.code, indicator_data.c.value)
+             .join(submissions, submissions.c.id == indicator_data.c.submission_id)
+             .where(submissions.c.year == year, submissions.c.status == ACCEPTED))
+    result: dict[str, dict[str, float | None]] = {}
+    for school, code, value in connection.execute(query):
+        result.setdefault(school, {})[code] = value
+    return result
+
+
+def accepted_frames(connection: Connection, year: int) -> dict[str, pd.DataFrame]:
+    """The campaign's current accepted data, one frame per table, for aggregation."""
+    result = {}
+    for name, table in (("title", title_data), ("items", item_data), ("staff", staff_data),
+                        ("courses", course_data), ("awards", award_data), ("indicators", indicator_data)):
+        query = (select(table).join(submissions, submissions.c.id == table.c.submission_id)
+                 .where(submissions.c.year == year, submissions.c.status == ACCEPTED))
+        rows = connection.execute(query).mappings().all()
+        result[name] = pd.DataFrame([dict(row) for row in rows], columns=[column.name for column in table.c])
+    return result
+
+
+def _chunks(values: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

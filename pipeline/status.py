@@ -1,0 +1,384 @@
+"""Build and write the district's collection status: who is expected and where each school's report stands."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import openpyxl
+from babel import Locale
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.atomic import atomic_path, write_text
+from pipeline.register import School
+from pipeline.roadmap import Campaign
+
+logger = logging.getLogger(__name__)
+
+STATE_RU = {
+    "on_time": "принят в срок",
+    "late": "принят с опозданием",
+    "rejected": "отклонён (нет принятого файла)",
+    "missing": "не сдан",
+}
+# The order the district acts on: nothing at all, then only rejected files, then late, then done.
+ATTENTION_ORDER = ("missing", "rejected", "late", "on_time")
+SUBMISSION_STATUSES = ("accepted", "rejected", "superseded", "duplicate", "unrecognized")
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+HTML_NAME = "status.html"
+XLSX_NAME = "status.xlsx"
+STATUS_SHEET = "Статус"
+SUMMARY_SHEET = "Сводка"
+
+SCHOOL_FORMS = {"one": "школа", "few": "школы", "many": "школ", "other": "школы"}
+DAY_FORMS = {"one": "день", "few": "дня", "many": "дней", "other": "дня"}
+_RUSSIAN = Locale("ru")
+
+CONSOLE_WIDTH = 100
+CONSOLE_NAME_WIDTH = 40
+NO_VALUE = "—"
+
+# Light fills close to Excel's own «Хороший», «Нейтральный», «Плохой»: readable in grey print.
+STATE_FILLS = {
+    "on_time": PatternFill("solid", fgColor="C6EFCE"),
+    "late": PatternFill("solid", fgColor="FFEB9C"),
+    "rejected": PatternFill("solid", fgColor="FFC7CE"),
+    "missing": PatternFill("solid", fgColor="D9D9D9"),
+}
+STATUS_COLUMNS = (
+    ("Код ОО", 12),
+    ("Наименование", 48),
+    ("Муниципалитет", 22),
+    ("Состояние", 30),
+    ("Дата приёма", 13),
+    ("Предупреждений", 16),
+    ("Отклонённых файлов", 19),
+    ("Ошибок в последнем отклонённом", 20),
+    ("Последний файл", 18),
+    ("Принятый файл", 40),
+)
+DATE_FORMAT = "DD.MM.YYYY"
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+HEADER_FONT = Font(bold=True)
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+# openpyxl refuses these control characters; a register or file name could still carry one.
+_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass(frozen=True)
+class SubmissionFact:
+    """One judged submission as the ledger knows it."""
+
+    school: str | None  # Код ОО, None if unknown
+    status: str  # accepted | rejected | superseded | duplicate | unrecognized
+    arrived_at: datetime.datetime  # naive local time
+    path: str  # relative path in the drop folder (first file for a CSV group)
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True)
+class SchoolStatus:
+    """Where one expected school stands in the campaign."""
+
+    code: str
+    name: str
+    municipality: str
+    state: str  # on_time | late | rejected | missing
+    accepted_at: datetime.datetime | None  # arrival of the current accepted submission
+    accepted_path: str | None
+    warnings: int  # of the accepted submission
+    rejected_files: int  # count of rejected submissions of this school
+    last_arrival: datetime.datetime | None  # latest arrival of any submission of the school
+    last_errors: int  # errors of the latest rejected submission (0 if none)
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    """The collection status of one campaign at one moment."""
+
+    campaign: Campaign
+    generated_at: datetime.datetime
+    schools: list[SchoolStatus]  # expected schools, sorted by code
+    unattributed: int  # submissions naming no expected school, incl. unrecognized files
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """State -> number of schools; every state is present."""
+        counts = dict.fromkeys(STATE_RU, 0)
+        for school in self.schools:
+            counts[school.state] += 1
+        return counts
+
+    @property
+    def days_left(self) -> int:
+        """Days from the generation date to the deadline; negative once it has passed."""
+        return (self.campaign.deadline - self.generated_at.date()).days
+
+
+def build_status(
+    expected: list[School], facts: list[SubmissionFact], campaign: Campaign, now: datetime.datetime
+) -> CampaignStatus:
+    """Judge every expected school against *campaign*'s deadline from the ledger's *facts*."""
+    codes = {school.code for school in expected}
+    facts_by_school: dict[str, list[SubmissionFact]] = defaultdict(list)
+    unattributed = 0
+    for fact in facts:
+        if fact.status not in SUBMISSION_STATUSES:
+            raise ValueError(f"unknown submission status: {fact.status!r}")
+        if fact.school is None or fact.school not in codes:
+            unattributed += 1
+        else:
+            facts_by_school[fact.school].append(fact)
+    schools = [
+        _school_status(school, facts_by_school[school.code], campaign)
+        for school in sorted(expected, key=lambda school: school.code)
+    ]
+    return CampaignStatus(campaign=campaign, generated_at=now, schools=schools, unattributed=unattributed)
+
+
+def _school_status(school: School, facts: list[SubmissionFact], campaign: Campaign) -> SchoolStatus:
+    # The path breaks ties between equal arrival times so that the result never depends on ledger order.
+    ordered = sorted(facts, key=lambda fact: (fact.arrived_at, fact.path))
+    accepted = [fact for fact in ordered if fact.status == "accepted"]
+    rejected = [fact for fact in ordered if fact.status == "rejected"]
+    current = accepted[-1] if accepted else None
+    if current is not None:
+        # The deadline is a day: anything that arrived on it, at any hour, is on time (REPORT_FORMAT §1).
+        state = "on_time" if current.arrived_at.date() <= campaign.deadline else "late"
+    elif rejected:
+        state = "rejected"
+    else:
+        state = "missing"
+    return SchoolStatus(
+        code=school.code,
+        name=school.name,
+        municipality=school.municipality,
+        state=state,
+        accepted_at=current.arrived_at if current else None,
+        accepted_path=current.path if current else None,
+        warnings=current.warnings if current else 0,
+        rejected_files=len(rejected),
+        last_arrival=ordered[-1].arrived_at if ordered else None,
+        last_errors=rejected[-1].errors if rejected else 0,
+    )
+
+
+def by_attention(status: CampaignStatus) -> list[SchoolStatus]:
+    """Schools the district must chase first: missing, rejected, late, on time; by code within each."""
+    return sorted(status.schools, key=lambda school: (ATTENTION_ORDER.index(school.state), school.code))
+
+
+def write_status(outputs: Path, status: CampaignStatus) -> list[Path]:
+    """Write ``outputs/<year>/status.html`` and ``status.xlsx`` atomically; return both paths."""
+    folder = outputs / str(status.campaign.year)
+    html_path = folder / HTML_NAME
+    write_text(html_path, render_status(status))
+    xlsx_path = folder / XLSX_NAME
+    workbook = build_status_workbook(status)
+    with atomic_path(xlsx_path) as temporary:
+        workbook.save(temporary)
+    logger.info("status of campaign %s written: %s", status.campaign.year, status.counts)
+    return [html_path, xlsx_path]
+
+
+def render_status(status: CampaignStatus) -> str:
+    """Return the self-contained Russian HTML page of *status*."""
+    counts = status.counts
+    total = len(status.schools)
+    accepted = counts["on_time"] + counts["late"]
+    summary = [
+        {
+            "state": state,
+            "label": STATE_RU[state],
+            "count": counts[state],
+            "text": ru_count(counts[state], SCHOOL_FORMS),
+        }
+        for state in ATTENTION_ORDER
+    ]
+    return _environment().get_template(HTML_NAME).render(
+        status=status,
+        campaign=status.campaign,
+        schools=by_attention(status),
+        summary=summary,
+        # The bar is drawn from the states in the order a report moves through them.
+        bar=[item for item in reversed(summary) if item["count"]],
+        total_text=ru_count(total, SCHOOL_FORMS),
+        accepted=accepted,
+        accepted_percent=round(100 * accepted / total) if total else 0,
+        days_text=days_left_text(status.days_left),
+        state_ru=STATE_RU,
+    )
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    environment.filters["ru_date"] = to_ru_date
+    environment.filters["ru_datetime"] = to_ru_datetime
+    return environment
+
+
+def to_ru_date(value: datetime.date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def to_ru_datetime(value: datetime.datetime) -> str:
+    return value.strftime("%d.%m.%Y %H:%M")
+
+
+def ru_count(count: int, forms: dict[str, str]) -> str:
+    """Return «<count> <word>» with the Russian plural form CLDR gives for *count*: «3 школы», «5 школ»."""
+    return f"{count} {forms[_RUSSIAN.plural_form(count)]}"
+
+
+def days_left_text(days: int) -> str:
+    """«до срока 5 дней», «срок сдачи сегодня», «срок прошёл 2 дня назад»."""
+    if days > 0:
+        return f"до срока {ru_count(days, DAY_FORMS)}"
+    if days == 0:
+        return "срок сдачи сегодня"
+    return f"срок прошёл {ru_count(-days, DAY_FORMS)} назад"
+
+
+def build_status_workbook(status: CampaignStatus) -> openpyxl.Workbook:
+    """Return the workbook with sheets «Статус» (one row per school) and «Сводка» (counts and dates)."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = STATUS_SHEET
+    _fill_status_sheet(sheet, status)
+    _fill_summary_sheet(workbook.create_sheet(SUMMARY_SHEET), status)
+    workbook.properties.title = f"Ход сбора отчётов ИБЦ — кампания {status.campaign.year}"
+    workbook.properties.creator = "eibm"
+    return workbook
+
+
+def _fill_status_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
+    for column, (title, width) in enumerate(STATUS_COLUMNS, start=1):
+        cell = _put(sheet.cell(row=1, column=column), title)
+        cell.font = HEADER_FONT
+        cell.alignment = HEADER_ALIGNMENT
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    for row, school in enumerate(by_attention(status), start=2):
+        values = (
+            school.code,
+            school.name,
+            school.municipality,
+            STATE_RU[school.state],
+            school.accepted_at.date() if school.accepted_at else None,
+            school.warnings if school.accepted_at else None,
+            school.rejected_files,
+            school.last_errors if school.rejected_files else None,
+            school.last_arrival,
+            school.accepted_path,
+        )
+        for column, value in enumerate(values, start=1):
+            _put(sheet.cell(row=row, column=column), value)
+        sheet.cell(row=row, column=4).fill = STATE_FILLS[school.state]
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(STATUS_COLUMNS))}{len(status.schools) + 1}"
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _fill_summary_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
+    campaign = status.campaign
+    counts = status.counts
+    rows: list[tuple[str, Any]] = [
+        ("Кампания", campaign.year),
+        ("Сформировано", status.generated_at),
+        ("", None),
+        ("Состояние", "Школ"),
+        *((STATE_RU[state], counts[state]) for state in ATTENTION_ORDER),
+        ("Всего ожидается", len(status.schools)),
+        ("Файлов без школы из списка", status.unattributed),
+        ("", None),
+        ("Начало отчётного периода", campaign.period_start),
+        ("Конец отчётного периода", campaign.period_end),
+        ("Открытие окна сбора", campaign.window_open),
+        ("Закрытие окна сбора", campaign.window_close),
+        ("Срок сдачи", campaign.deadline),
+        ("Дней до срока (отрицательное — срок прошёл)", status.days_left),
+    ]
+    for row, (label, value) in enumerate(rows, start=1):
+        _put(sheet.cell(row=row, column=1), label)
+        _put(sheet.cell(row=row, column=2), value)
+        if label == "Состояние":
+            sheet.cell(row=row, column=1).font = HEADER_FONT
+            sheet.cell(row=row, column=2).font = HEADER_FONT
+        if label in STATE_RU.values():
+            state = next(key for key, text in STATE_RU.items() if text == label)
+            sheet.cell(row=row, column=1).fill = STATE_FILLS[state]
+    sheet.column_dimensions["A"].width = 44
+    sheet.column_dimensions["B"].width = 18
+
+
+def _put(cell: Cell, value: Any) -> Cell:
+    """Write *value*; text is always text (a school name «=…» must never become a live formula)."""
+    if isinstance(value, str):
+        value = _ILLEGAL_CHARACTERS.sub("", value)
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+        # Keeps it text when someone edits the cell in Excel, too.
+        cell.quotePrefix = True
+    elif isinstance(value, datetime.datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, datetime.date):
+        cell.number_format = DATE_FORMAT
+    return cell
+
+
+def format_status(status: CampaignStatus) -> str:
+    """Return a plain-text Russian table for the console, lines at most 100 characters."""
+    campaign = status.campaign
+    counts = status.counts
+    lines = [
+        f"Кампания {campaign.year}: срок сдачи {to_ru_date(campaign.deadline)}, {days_left_text(status.days_left)}",
+        " · ".join(f"{STATE_RU[state]}: {counts[state]}" for state in ATTENTION_ORDER),
+        f"Ожидается {ru_count(len(status.schools), SCHOOL_FORMS)}; "
+        f"файлов без школы из списка: {status.unattributed}",
+    ]
+    if not status.schools:
+        return "\n".join(lines)
+    code_width = max(len("Код ОО"), *(len(school.code) for school in status.schools))
+    state_width = max(len(text) for text in STATE_RU.values())
+    date_width = len("ДД.ММ.ГГГГ")
+    prefix_width = code_width + state_width + date_width + 6
+    # A long school code eats into the name rather than pushing the line past the console width.
+    name_width = max(10, min(CONSOLE_NAME_WIDTH, CONSOLE_WIDTH - prefix_width))
+    header = f"{'Код ОО':<{code_width}}  {'Состояние':<{state_width}}  {'Принят':<{date_width}}  Наименование"
+    lines += ["", header, "-" * min(CONSOLE_WIDTH, prefix_width + name_width)]
+    for school in by_attention(status):
+        accepted = to_ru_date(school.accepted_at) if school.accepted_at else NO_VALUE
+        name = _shorten(school.name, name_width)
+        lines.append(
+            f"{school.code:<{code_width}}  {STATE_RU[school.state]:<{state_width}}  {accepted:<{date_width}}  {name}"
+        )
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def status_json(status: CampaignStatus) -> list[dict[str, str]]:
+    """Return ``[{"school": code, "state": state}, ...]`` in code order for ``eibm status --json``."""
+    return [{"school": school.code, "state": school.state} for school in status.schools]

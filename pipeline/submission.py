@@ -1,0 +1,284 @@
+"""Turn raw sheets into a typed submission: find sheets, columns and rows (S), read every value (V)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline import findings as catalogue
+from pipeline import normalise
+from pipeline.findings import Finding
+from pipeline.labels import fold
+from pipeline.layout import (
+    IGNORED_SHEETS,
+    INDICATORS,
+    LAYOUTS,
+    ROADMAP,
+    SHEETS,
+    TITLE,
+    TITLE_COLUMNS,
+    TITLE_FIELDS,
+    Column,
+)
+from pipeline.read import RawSheet
+from pipeline.roadmap import District
+
+# Columns shown to the reader only: their absence is not an error (REPORT_FORMAT §3.2, §3.6).
+READER_ONLY_COLUMNS = {ROADMAP: ("Мероприятие", "Срок"), INDICATORS: ("Показатель", "Ед. изм.")}
+
+
+@dataclass
+class SheetData:
+    """One sheet's typed values, with the cell address and the raw text of every value.
+
+    ``frame``, ``cells`` and ``raw`` share index and columns; ``settled`` lists (row, column) pairs that
+    already have a finding from reading, so the schema does not report them twice.
+    """
+
+    frame: pd.DataFrame
+    cells: pd.DataFrame
+    raw: pd.DataFrame
+    settled: set[tuple[int, str]] = field(default_factory=set)
+
+
+@dataclass
+class Submission:
+    """A school's report as typed data (sheet name → SheetData) plus what reading it found."""
+
+    sheets: dict[str, SheetData]
+    findings: list[Finding]
+
+    def title(self, name: str) -> Any:
+        data = self.sheets.get(TITLE)
+        if data is None or name not in data.frame.columns:
+            return None
+        return data.frame.at[0, name]
+
+    def title_cell(self, name: str) -> str:
+        data = self.sheets.get(TITLE)
+        if data is None or name not in data.cells.columns:
+            return ""
+        return data.cells.at[0, name]
+
+
+def build_submission(sheets: list[RawSheet], district: District) -> Submission:
+    """Find the six sheets and read them into typed frames; every problem becomes a finding."""
+    found: list[Finding] = []
+    by_name: dict[str, RawSheet] = {}
+    wanted = {fold(name): name for name in SHEETS}
+    ignored = {fold(name) for name in IGNORED_SHEETS}
+    for sheet in sheets:
+        key = fold(sheet.name)
+        if key in ignored:
+            continue
+        name = wanted.get(key)
+        if name is None or name in by_name:
+            what = f"Лист «{sheet.name}»" if sheet.csv_file is None else f"Файл «{sheet.csv_file}»"
+            found.append(catalogue.build("S09", sheet.name, "", reason=what))
+            continue
+        by_name[name] = sheet
+    for name in SHEETS:
+        if name not in by_name:
+            found.append(catalogue.build("S02", name, "", name=name))
+
+    typed: dict[str, SheetData] = {}
+    for name, sheet in by_name.items():
+        if name == TITLE:
+            data = _read_title(sheet, district, found)
+        elif name == INDICATORS:
+            data = _read_indicators(sheet, district, found)
+        else:
+            data = _read_table(sheet, district, found)
+        if data is not None:
+            typed[name] = data
+    return Submission(typed, found)
+
+
+def _header_map(sheet: RawSheet, expected: tuple[str, ...], optional: tuple[str, ...],
+                found: list[Finding]) -> dict[str, int] | None:
+    """Map each expected column to its position; S03 for a missing one, S09 for an extra one."""
+    header = sheet.rows[0] if sheet.rows else []
+    wanted = {fold(name): name for name in expected}
+    positions: dict[str, int] = {}
+    for index, label in enumerate(header):
+        name = wanted.get(fold(label))
+        if name is not None and name not in positions:
+            positions[name] = index
+        elif not normalise.is_missing(label):
+            found.append(catalogue.build("S09", sheet.name, sheet.address(0, index), value=label,
+                                         reason=f"Столбец «{normalise.to_text(label)}»"))
+    missing = [name for name in expected if name not in positions and name not in optional]
+    for name in missing:
+        found.append(catalogue.build("S03", sheet.name, "", name=name))
+    return None if missing else positions
+
+
+def _data_rows(sheet: RawSheet) -> list[int]:
+    return [index for index in range(1, len(sheet.rows)) if not all(normalise.is_missing(v) for v in sheet.rows[index])]
+
+
+def _cell(sheet: RawSheet, row: int, column: int) -> Any:
+    values = sheet.rows[row]
+    return values[column] if column < len(values) else ""
+
+
+class _Collector:
+    """Gathers one sheet's typed values, addresses and raw texts, column by column."""
+
+    def __init__(self, sheet: RawSheet, found: list[Finding]):
+        self.sheet = sheet
+        self.found = found
+        self.values: dict[str, list[Any]] = {}
+        self.cells: dict[str, list[str]] = {}
+        self.raw: dict[str, list[str]] = {}
+        self.settled: set[tuple[int, str]] = set()
+
+    def add(self, position: int, name: str, row: int, column: int | None, reader: Callable[[Any], Any]) -> None:
+        raw = "" if column is None else _cell(self.sheet, row, column)
+        address = "" if column is None else self.sheet.address(row, column)
+        value = None
+        if column is not None and address in self.sheet.empty_formulas:
+            self.found.append(catalogue.build("V09", self.sheet.name, address, value=raw))
+            self.settled.add((position, name))
+        else:
+            try:
+                value = reader(raw)
+            except normalise.ValueProblem as problem:
+                self.found.append(catalogue.build(problem.code, self.sheet.name, address, value=raw, **problem.params))
+                self.settled.add((position, name))
+        self.values.setdefault(name, []).append(value)
+        self.cells.setdefault(name, []).append(address)
+        self.raw.setdefault(name, []).append(catalogue.display_value(raw))
+
+    def result(self, columns: list[str]) -> SheetData:
+        def frame(source: dict[str, list[Any]]) -> pd.DataFrame:
+            return pd.DataFrame({name: pd.Series(source.get(name, []), dtype=object) for name in columns})
+
+        return SheetData(frame(self.values), frame(self.cells), frame(self.raw), self.settled)
+
+
+def value_reader(column: Column, district: District, unit: str | None = None) -> Callable[[Any], Any]:
+    """Return the function that reads one raw value of *column* into its typed value."""
+    kind = column.kind
+    if kind == "date":
+        return normalise.to_date
+    if kind in ("whole", "number"):
+        return lambda raw: normalise.to_number(raw, whole=kind == "whole", unit=unit)
+    if kind == "yes_no":
+        return lambda raw: normalise.to_yes_no(raw, district.yes_words, district.no_words)
+    if kind == "list":
+        allowed = district.lists[column.list_name or ""]
+        synonyms = district.synonyms.get(column.list_name or "", {})
+        return lambda raw: normalise.to_list_value(raw, allowed, synonyms)
+    if kind == "links":
+        return normalise.to_links
+    if kind == "email":
+        return normalise.to_email
+    if kind == "phone":
+        return normalise.to_phone
+    if kind == "code" and column.name == "Код":
+        codes = tuple(item.code for item in district.items)
+        return lambda raw: normalise.to_item_code(raw, codes)
+    return normalise.to_text
+
+
+def _read_table(sheet: RawSheet, district: District, found: list[Finding]) -> SheetData | None:
+    layout = LAYOUTS[sheet.name]
+    positions = _header_map(sheet, layout.column_names, READER_ONLY_COLUMNS.get(sheet.name, ()), found)
+    if positions is None:
+        return None
+    collector = _Collector(sheet, found)
+    rows = _data_rows(sheet)
+    if sheet.name == ROADMAP:
+        rows = _roadmap_rows(sheet, rows, positions["Код"], district, found)
+    readers = {column.name: value_reader(column, district) for column in layout.columns}
+    for position, row in enumerate(rows):
+        for column in layout.columns:
+            collector.add(position, column.name, row, positions.get(column.name), readers[column.name])
+    return collector.result(list(layout.column_names))
+
+
+def _roadmap_rows(sheet: RawSheet, rows: list[int], code_column: int, district: District,
+                  found: list[Finding]) -> list[int]:
+    """Keep one row per known item; S08 for an unknown, repeated or missing item."""
+    codes = tuple(item.code for item in district.items)
+    kept: dict[str, int] = {}
+    for row in rows:
+        raw = _cell(sheet, row, code_column)
+        code = normalise.to_item_code(raw, codes)
+        address = sheet.address(row, code_column)
+        if code is None:
+            found.append(catalogue.build("S08", sheet.name, address, value=raw,
+                                         reason="Строка без кода мероприятия."))
+        elif code not in codes:
+            found.append(catalogue.build("S08", sheet.name, address, value=raw,
+                                         reason=f"Неизвестный код мероприятия «{code}»."))
+        elif code in kept:
+            found.append(catalogue.build("S08", sheet.name, address, value=raw,
+                                         reason=f"Мероприятие {code} указано повторно."))
+        else:
+            kept[code] = row
+    for code in codes:
+        if code not in kept:
+            found.append(catalogue.build("S08", sheet.name, "", value="",
+                                         reason=f"Нет строки мероприятия {code}."))
+    return sorted(kept.values())
+
+
+def _keyed_rows(sheet: RawSheet, key_column: int, known: dict[str, Any], found: list[Finding],
+                what: str) -> dict[str, int]:
+    """Map each known key (a «Титул» field, an indicator code) to its row; extras are S09."""
+    rows: dict[str, int] = {}
+    for row in _data_rows(sheet):
+        label = normalise.to_text(_cell(sheet, row, key_column)) or ""
+        key = known.get(fold(label))
+        address = sheet.address(row, key_column)
+        if key is None:
+            found.append(catalogue.build("S09", sheet.name, address, value=label,
+                                         reason=f"Строка «{label}» ({what})"))
+        elif key in rows:
+            found.append(catalogue.build("S09", sheet.name, address, value=label,
+                                         reason=f"Повторная строка «{label}» (учитывается первая)"))
+        else:
+            rows[key] = row
+    return rows
+
+
+def _read_title(sheet: RawSheet, district: District, found: list[Finding]) -> SheetData | None:
+    positions = _header_map(sheet, TITLE_COLUMNS, (), found)
+    if positions is None:
+        return None
+    known = {fold(column.name): column.name for column in TITLE_FIELDS}
+    rows = _keyed_rows(sheet, positions["Поле"], known, found, "неизвестное поле")
+    collector = _Collector(sheet, found)
+    for column in TITLE_FIELDS:
+        row = rows.get(column.name)
+        if row is None:
+            # A missing field row is reported by the schema as a missing value (V01) of the field.
+            collector.add(0, column.name, 0, None, lambda raw: None)
+        else:
+            collector.add(0, column.name, row, positions["Значение"], value_reader(column, district))
+    return collector.result([column.name for column in TITLE_FIELDS])
+
+
+def _read_indicators(sheet: RawSheet, district: District, found: list[Finding]) -> SheetData | None:
+    """Read «Показатели» into one wide row: a column per indicator code, typed by its kind."""
+    layout = LAYOUTS[INDICATORS]
+    positions = _header_map(sheet, layout.column_names, READER_ONLY_COLUMNS[INDICATORS], found)
+    if positions is None:
+        return None
+    known = {fold(indicator.code): indicator.code for indicator in district.indicators}
+    rows = _keyed_rows(sheet, positions["Код"], known, found, "неизвестный код показателя")
+    collector = _Collector(sheet, found)
+    for indicator in district.indicators:
+        row = rows.get(indicator.code)
+        column = Column(indicator.code, indicator.kind)
+        reader = value_reader(column, district, unit=indicator.unit)
+        if row is None:
+            collector.add(0, indicator.code, 0, None, lambda raw: None)
+        else:
+            collector.add(0, indicator.code, row, positions["Значение"], reader)
+    return collector.result([indicator.code for indicator in district.indicators])

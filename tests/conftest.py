@@ -1,0 +1,151 @@
+"""Shared test fixtures: the district data, a small register, and a correct report as plain rows."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from pipeline.judge import Rules, Verdict, judge_paths
+from pipeline.register import School
+from pipeline.roadmap import District, load_district
+
+PROJECT = Path(__file__).resolve().parents[1]
+YEAR = 2025
+TODAY = dt.date(2025, 6, 1)
+SCHOOL = "70-001"
+
+
+@pytest.fixture(scope="session")
+def district() -> District:
+    return load_district(PROJECT / "inputs")
+
+
+@pytest.fixture(scope="session")
+def register() -> dict[str, School]:
+    return {
+        SCHOOL: School(SCHOOL, "МБОУ «Тестовая СОШ»", "Тестовый район", ("test-school.ru", "test-r70.gosweb.gosuslugi.ru"),
+                       "lib@test-school.ru", None, None),
+        "70-002": School("70-002", "МБОУ «Закрытая СОШ»", "Тестовый район", ("closed.ru",), "a@closed.ru",
+                         None, dt.date(2024, 6, 30)),
+    }
+
+
+@pytest.fixture()
+def rules(district: District, register: dict[str, School]) -> Rules:
+    return Rules(district, register, district.campaign(YEAR), TODAY)
+
+
+def good_report(district: District) -> dict[str, list[list[Any]]]:
+    """A correct report for 2025 as rows per sheet (row 0 is the header), in Excel row order."""
+    title = [["Поле", "Значение"],
+             ["Версия шаблона", "ИБЦ-2025.1"],
+             ["Код ОО", SCHOOL],
+             ["Наименование ОО", "МБОУ «Тестовая СОШ»"],
+             ["Отчётный год", 2025],
+             ["ФИО ответственного", "Иванова Ирина Ивановна"],
+             ["Должность ответственного", "педагог-библиотекарь"],
+             ["Телефон", "+7 (3822) 12-34-56"],
+             ["E-mail", "lib@test-school.ru"],
+             ["Дата заполнения", "15.05.2025"],
+             ["Библиотека", "отдельное помещение"]]
+    roadmap = [["Код", "Мероприятие", "Срок", "Статус", "Дата выполнения", "Документ", "Реквизиты документа",
+                "Количество", "Ссылки", "Комментарий"]]
+    for item in district.items:
+        row: list[Any] = [item.code, item.title, item.due_label, "", "", "", "", "", "", ""]
+        if item.one_off:
+            row[3:5] = ["выполнено ранее", "20.05.2024"]
+        else:
+            row[3:5] = ["выполнено", "10.03.2025"]
+        if item.code in ("1.1", "1.4а", "1.4б"):
+            row[5:7] = ["приказ", "№ 45-од от 20.05.2024"]
+        if item.code in ("1.2", "3.1", "4.1", "4.2"):
+            row[7] = 2
+        if item.code in ("2", "4.1"):
+            row[8] = "https://test-school.ru/ibc"
+        roadmap.append(row)
+    staff = [["Сотрудник", "Должность", "Ставка", "Характер работы", "Образование", "Стаж в должности, лет",
+              "КПК за последние 3 года"],
+             ["Сотрудник 1", "педагог-библиотекарь", 1, "основной работник", "высшее педагогическое", 12, "да"],
+             ["Сотрудник 2", "библиотекарь", 0.5, "внутренний совместитель", "среднее профессиональное библиотечное",
+              3, "нет"]]
+    courses = [["Сотрудник", "Вид программы", "Название программы", "Организация", "Объём, часов",
+                "Дата окончания", "Документ"],
+               ["Сотрудник 1", "повышение квалификации", "Школьный ИБЦ", "ТОИПКРО", 36, "01.12.2024",
+                "удостоверение"]]
+    awards = [["Сотрудник", "Вид поощрения", "Уровень", "Статус", "Дата"],
+              ["Сотрудник 1", "благодарность", "муниципальный", "представлен", "01.03.2025"]]
+    values = {"P01": 500, "P02": 450, "P03": 420, "P04": 6000, "P05": 5000, "P06": 12000, "P07": 6000, "P08": 4000,
+              "P09": 300, "P10": 200, "P11": 95, "P12": 60.5, "P13": 20, "P14": 5, "P15": 5, "P16": 6, "P20": 15,
+              "P21": 4}
+    indicators = [["Код", "Показатель", "Ед. изм.", "Значение", "Пояснение"]]
+    for indicator in district.indicators:
+        indicators.append([indicator.code, indicator.name, indicator.unit, values.get(indicator.code, "да"), ""])
+    return {"Титул": title, "Дорожная карта": roadmap, "Сотрудники": staff, "Курсы": courses,
+            "Поощрения": awards, "Показатели": indicators}
+
+
+@pytest.fixture()
+def report(district: District) -> dict[str, list[list[Any]]]:
+    return good_report(district)
+
+
+def set_cell(report: dict[str, list[list[Any]]], sheet: str, cell: str, value: Any) -> None:
+    """Put *value* at Excel address *cell* (e.g. «E3») of *sheet*, growing the rows as needed."""
+    letters = "".join(char for char in cell if char.isalpha())
+    row = int("".join(char for char in cell if char.isdigit())) - 1
+    column = 0
+    for letter in letters:
+        column = column * 26 + ord(letter) - 64
+    column -= 1
+    rows = report[sheet]
+    while len(rows) <= row:
+        rows.append([""] * len(rows[0]))
+    while len(rows[row]) <= column:
+        rows[row].append("")
+    rows[row][column] = value
+
+
+def write_xlsx(report: dict[str, list[list[Any]]], path: Path) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in report.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append([None if value == "" else value for value in row])
+    workbook.save(path)
+    return path
+
+
+def write_csv_parts(report: dict[str, list[list[Any]]], folder: Path, encoding: str = "utf-8-sig",
+                    delimiter: str = ";") -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in report.items():
+        path = folder / f"{SCHOOL}_{name}.csv"
+        with path.open("w", encoding=encoding, newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            for row in rows:
+                writer.writerow([_csv_text(value, delimiter) for value in row])
+        paths.append(path)
+    return paths
+
+
+def _csv_text(value: Any, delimiter: str) -> str:
+    if isinstance(value, float):
+        return str(value).replace(".", ",") if delimiter != "," else str(value)
+    return str(value)
+
+
+def judge_one(paths: list[Path], rules: Rules) -> Verdict:
+    verdicts = judge_paths(paths, rules)
+    assert len(verdicts) == 1, verdicts
+    return verdicts[0]
+
+
+def codes_at(verdict: Verdict) -> list[tuple[str, str, str]]:
+    return [(finding.code, finding.sheet, finding.cell) for finding in verdict.findings]
