@@ -142,7 +142,9 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
         date = row.get("Дата выполнения")
         done = status in (DONE, DONE_BEFORE)
 
-        def add(rule: str, column: str, variant: str = "", **params: Any) -> None:
+        def add(rule: str, column: str, variant: str = "", row: Row = row, status: str = status, code: str = code,
+                found: list[Finding] = found,
+                **params: Any) -> None:
             found.append(catalogue.build(rule, ROADMAP, row.cells[column], value=row.raw[column],
                                          variant=variant, status=status, item=code, **params))
 
@@ -184,8 +186,8 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
         if status == DONE and code in rules.needs_award and award_rows == 0:
             add("R08", "Статус", reason=f"Мероприятие {code} выполнено, но на листе «Поощрения» нет ни одной строки.",
                 sheet_needed=AWARDS)
-        if not any(finding.code in ("R01", "R02") and finding.cell in (row.cells["Статус"], row.cells["Дата выполнения"])
-                   for finding in found):
+        row_cells = (row.cells["Статус"], row.cells["Дата выполнения"])
+        if not any(finding.code in ("R01", "R02") and finding.cell in row_cells for finding in found):
             found += _check_due(row, item, status, date, filled, campaign)
     return found
 

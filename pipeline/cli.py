@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="eibm", description="Сбор и свод отчётов школ о внедрении единой "
                                              "информационно-библиотечной модели (ИБЦ).")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--inputs", type=Path, default=Path("inputs"), help="папка входных данных (по умолчанию ./inputs)")
+    common.add_argument("--inputs", type=Path, default=Path("inputs"),
+                        help="папка входных данных (по умолчанию ./inputs)")
     common.add_argument("--outputs", type=Path, default=Path("outputs"),
                         help="папка результатов (по умолчанию ./outputs)")
     common.add_argument("--ledger", default=os.environ.get("EIBM_LEDGER_URL"),

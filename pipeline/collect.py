@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +102,10 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
 def _stable_hash(file: DroppedFile) -> str | None:
     """Hash a file, or None if it changed while we looked (still being written: judge it next run)."""
     try:
-        sha = hash_file(file.path) if not file.path.is_symlink() else hash_unit([(file.relative, "symlink")])
+        if file.path.is_symlink():  # never followed: its identity is where it points
+            sha = hashlib.sha256(f"symlink:{os.readlink(file.path)}".encode()).hexdigest()
+        else:
+            sha = hash_file(file.path)
         after = file.path.lstat()
     except OSError:
         return None
@@ -115,7 +120,8 @@ def _arrival(file: DroppedFile, first_run: bool, arrivals: dict[str, dt.datetime
         return now
     if file.relative in arrivals:
         return arrivals[file.relative]
-    return dt.datetime.fromtimestamp(file.mtime).replace(microsecond=0)
+    # A file cannot have arrived after the run that sees it (clocks and copied mtimes can lie).
+    return min(dt.datetime.fromtimestamp(file.mtime).replace(microsecond=0), now)
 
 
 def load_arrivals(inputs: Path, year: int) -> dict[str, dt.datetime]:
@@ -150,12 +156,15 @@ def process_batch(setup: Setup, engine: Engine, batch: list[tuple[Unit, dt.datet
         previous = ledger.accepted_indicators(connection, setup.year - 1)
         to_judge = []
         duplicates = []
+        judged_here: set[str] = set()
         for unit, arrived, facts in batch:
             sha = hash_unit([(Path(path).name, file_sha) for path, file_sha, *_ in facts])
-            original = ledger.find_by_hash(connection, setup.year, sha) if unit.kind != UNRECOGNIZED else None
-            if original is not None:
-                duplicates.append((unit, arrived, facts, sha, original))
+            known = unit.kind != UNRECOGNIZED and (
+                sha in judged_here or ledger.find_by_hash(connection, setup.year, sha) is not None)
+            if known:
+                duplicates.append((unit, arrived, facts, sha))
             else:
+                judged_here.add(sha)
                 to_judge.append((unit, arrived, facts, sha))
     verdicts = judge_units([unit for unit, *_ in to_judge], rules, previous.get)
     recorded: list[tuple[int, Verdict | None]] = []
@@ -173,7 +182,10 @@ def process_batch(setup: Setup, engine: Engine, batch: list[tuple[Unit, dt.datet
             submission_id, superseded = ledger.record(connection, setup.year, new, now)
             recorded.append((submission_id, verdict))
             changed_status += superseded
-        for unit, arrived, facts, sha, original in duplicates:
+        for unit, arrived, facts, sha in duplicates:
+            # Identical content judged before (in an earlier run or earlier in this batch).
+            original = ledger.find_by_hash(connection, setup.year, sha)
+            assert original is not None
             new = ledger.NewSubmission(sha, unit.kind, original.school, ledger.DUPLICATE, arrived, tuple(facts),
                                        (), original.archive, duplicate_of=original.id)
             submission_id, _ = ledger.record(connection, setup.year, new, now)

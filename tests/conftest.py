@@ -28,8 +28,8 @@ def district() -> District:
 @pytest.fixture(scope="session")
 def register() -> dict[str, School]:
     return {
-        SCHOOL: School(SCHOOL, "МБОУ «Тестовая СОШ»", "Тестовый район", ("test-school.ru", "test-r70.gosweb.gosuslugi.ru"),
-                       "lib@test-school.ru", None, None),
+        SCHOOL: School(SCHOOL, "МБОУ «Тестовая СОШ»", "Тестовый район",
+                       ("test-school.ru", "test-r70.gosweb.gosuslugi.ru"), "lib@test-school.ru", None, None),
         "70-002": School("70-002", "МБОУ «Закрытая СОШ»", "Тестовый район", ("closed.ru",), "a@closed.ru",
                          None, dt.date(2024, 6, 30)),
     }
@@ -127,7 +127,8 @@ def write_csv_parts(report: dict[str, list[list[Any]]], folder: Path, encoding: 
     paths = []
     for name, rows in report.items():
         path = folder / f"{SCHOOL}_{name}.csv"
-        with path.open("w", encoding=encoding, newline="") as handle:
+        # Excel writes characters Windows-1251 lacks (м²) as «?»: so do we.
+        with path.open("w", encoding=encoding, errors="replace", newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
             for row in rows:
                 writer.writerow([_csv_text(value, delimiter) for value in row])

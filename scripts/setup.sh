@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up the project on a fresh Debian/Ubuntu machine: system libraries, a virtualenv, the package.
+# Idempotent: a second run only checks. Used by scripts/demo.sh, scripts/test.sh and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Нужен Python 3.11 или новее (найден: $("$PYTHON" --version 2>&1))." >&2
+    exit 2
+fi
+
+# WeasyPrint needs Pango; reports need a font with Cyrillic; tests read PDFs with pdftotext.
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils"
+missing=""
+for package in $SYSTEM_PACKAGES; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "Устанавливаю системные пакеты:$missing"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+        echo "Не хватает системных пакетов:$missing" >&2
+        echo "Установите их: sudo apt-get install$missing" >&2
+        exit 2
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+    touch .venv/.installed
+fi

@@ -1,0 +1,39 @@
+"""The Prefect flows end to end under a real temporary Prefect server (prefect_test_harness)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT, write_xlsx
+from prefect.testing.utilities import prefect_test_harness
+
+import flows
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_collect_flow_records_and_reports_every_file(tmp_path: Path, report: dict) -> None:
+    inputs = tmp_path / "inputs"
+    (inputs / "2025").mkdir(parents=True)
+    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
+    (inputs / "schools.csv").write_text(
+        "Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
+        "70-001;МБОУ «Тестовая СОШ»;Тест;test-school.ru;a@test-school.ru;;\n"
+        "70-005;МБОУ «Пятая СОШ»;Тест;five.ru;a@five.ru;;\n", encoding="utf-8")
+    write_xlsx(report, inputs / "2025" / "70-001.xlsx")
+    (inputs / "2025" / "readme.txt").write_text("not a report", encoding="utf-8")
+
+    result = flows.collect(2025, str(inputs), str(tmp_path / "outputs"))
+
+    assert sorted((item["path"], item["status"]) for item in result["files"]) == [
+        ("2025/70-001.xlsx", "accepted"), ("2025/readme.txt", "unrecognized")]
+    assert {item["school"]: item["state"] for item in result["schools"]} == {"70-001": "late", "70-005": "missing"}
+    assert (tmp_path / "outputs" / "2025" / "status.html").exists()
+    again = flows.collect(2025, str(inputs), str(tmp_path / "outputs"))
+    assert again["processed"] == 0
