@@ -139,6 +139,8 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
         if status not in statuses or code is None:
             continue
         item = district.item(code)
+        if "Дата выполнения" in row.settled:
+            continue  # an unreadable date already has its finding (V02, V09); date rules would only repeat it
         date = row.get("Дата выполнения")
         done = status in (DONE, DONE_BEFORE)
 

@@ -373,6 +373,13 @@ def present_files(connection: Connection, year: int) -> list[tuple[str, str, int
     return [(path, sha, submission_id) for path, sha, submission_id in rows]
 
 
+def all_files(connection: Connection, year: int) -> list[tuple[str, str, int]]:
+    """(path, sha256, submission id) of every file the campaign has seen, present or gone."""
+    rows = connection.execute(select(files.c.path, files.c.sha256, files.c.submission_id)
+                              .where(files.c.year == year).order_by(files.c.path, files.c.id))
+    return [(path, sha, submission_id) for path, sha, submission_id in rows]
+
+
 def accepted_indicators(connection: Connection, year: int) -> dict[str, dict[str, float | None]]:
     """Per school, the indicator values of its current accepted submission in campaign *year*."""
     query = (select(indicator_data.c.school, indicator_data.c.code, indicator_data.c.value)

@@ -1,0 +1,75 @@
+"""What the annual report holds: the figures and tables aggregate.py computes and render.py formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One key figure and its base: «по данным <base> из <of> ОО»."""
+
+    label: str
+    value: float | None
+    unit: str  # "" | "%" | "чел." | "экз." | "ОО" …
+    base: int
+    of: int
+    previous: float | None = None  # last campaign's value, when there is one
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report: its key figures, its tables (title → frame), and sentences."""
+
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # generated sentences; «нет данных» sentences too
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.figures and not any(len(table) for table in self.tables.values())
+
+
+@dataclass(frozen=True)
+class YearReport:
+    """The consolidated final report of one campaign (roadmap item 5.2)."""
+
+    district: str
+    year: int
+    demo: bool
+    generated_at: dt.datetime
+    period: tuple[dt.date, dt.date]
+    deadline: dt.date
+    expected: int
+    accepted: int
+    has_previous: bool
+    coverage: Section  # общие сведения и охват
+    roadmap: Section  # выполнение дорожной карты
+    regulation: Section  # нормативная база
+    informing: Section  # информирование
+    staff: Section  # кадры и повышение квалификации
+    awards: Section  # поощрения
+    library: Section  # ресурсы и деятельность библиотек
+    dynamics: Section  # динамика к прошлому году
+    conclusions: list[str]  # выводы, generated from the numbers
+    # Frames the charts are drawn from (see charts.py): each documented where it is built.
+    status_by_item: pd.DataFrame  # index item code; columns the five statuses; values school counts
+    arrivals: pd.DataFrame  # columns date, accepted (cumulative count of schools accepted by that date)
+    item_matrix: pd.DataFrame  # index school code; columns item codes; values status (or "" when missing)
+    index_by_school: pd.DataFrame  # columns school, name, index (0–1), done, applicable; sorted desc
+    key_indicators: pd.DataFrame  # index school; columns of a few key ratios for ranked bars
+    year_over_year: pd.DataFrame  # columns figure, previous, current (only when has_previous)
+    appendix_schools: pd.DataFrame  # per-school summary table (one row per expected school)
+    appendix_warnings: pd.DataFrame  # columns school, name, code, sheet, cell, message (accepted files)
+    appendix_links: pd.DataFrame  # columns school, name, item, link
+    files_used: pd.DataFrame  # columns path, sha256, school, status, arrived_at (the ledger of files)

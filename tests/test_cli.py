@@ -1,0 +1,99 @@
+"""The `eibm` command line as a user runs it: real processes, exit codes, JSON, Russian messages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import PROJECT, good_report, set_cell, write_xlsx
+
+REGISTER = ("Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
+            "70-001;МБОУ «Тестовая СОШ»;Тест;test-school.ru;a@test-school.ru;;\n"
+            "70-002;МБОУ «Вторая СОШ»;Тест;second.ru;a@second.ru;;\n")
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Path:
+    inputs = tmp_path / "inputs"
+    (inputs / "2025").mkdir(parents=True)
+    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
+    (inputs / "schools.csv").write_text(REGISTER, encoding="utf-8")
+    return tmp_path
+
+
+def eibm(workspace: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *arguments], cwd=workspace, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_validate_exit_codes_and_json(workspace: Path, district) -> None:
+    good = write_xlsx(good_report(district), workspace / "good.xlsx")
+    report = good_report(district)
+    set_cell(report, "Дорожная карта", "E3", "")
+    bad = write_xlsx(report, workspace / "bad.xlsx")
+
+    ok = eibm(workspace, "validate", str(good), "--year", "2025")
+    assert ok.returncode == 0, ok.stderr
+    assert "без ошибок" in ok.stdout
+
+    failed = eibm(workspace, "validate", str(good), str(bad), "--year", "2025", "--json")
+    assert failed.returncode == 1
+    document = json.loads(failed.stdout)
+    by_path = {item["path"]: item for item in document["files"]}
+    assert by_path[str(bad)]["findings"][0]["code"] == "R01"
+    assert by_path[str(bad)]["findings"][0]["cell"] == "E3"
+    assert by_path[str(good)]["findings"] == []
+    assert not (workspace / "outputs").exists()  # validate stores nothing
+
+
+def test_validate_usage_and_configuration_errors_exit_2(workspace: Path) -> None:
+    assert eibm(workspace, "validate", "missing.xlsx", "--year", "2025").returncode == 2
+    assert eibm(workspace, "frobnicate").returncode == 2
+    data_file = workspace / "inputs" / "district.toml"
+    data_file.write_text(data_file.read_text(encoding="utf-8").replace('name = "Демонстрационный район"', "name = 5"),
+                         encoding="utf-8")
+    broken = eibm(workspace, "status", "--year", "2025")
+    assert broken.returncode == 2
+    assert "district.toml" in broken.stderr and "district.name" in broken.stderr
+
+
+def test_template_filled_in_passes_validation(workspace: Path, district) -> None:
+    made = eibm(workspace, "templates", "--year", "2025")
+    assert made.returncode == 0, made.stderr
+    folder = workspace / "outputs" / "2025" / "templates"
+    assert sorted(path.name for path in folder.glob("*.xlsx")) == ["70-001.xlsx", "70-002.xlsx"]
+
+    # Fill 70-001's template the way a librarian would: type values into the unlocked cells.
+    template = folder / "70-001.xlsx"
+    workbook = openpyxl.load_workbook(template)
+    filled = good_report(district)
+    for name, rows in filled.items():
+        sheet = workbook[name]
+        for row_number, row in enumerate(rows[1:], start=2):
+            for column_number, value in enumerate(row, start=1):
+                if sheet.cell(row_number, column_number).value in (None, "") and value != "":
+                    sheet.cell(row_number, column_number).value = value
+    target = workspace / "inputs" / "2025" / "70-001_ИБЦ_2025.xlsx"
+    workbook.save(target)
+
+    checked = eibm(workspace, "validate", str(target), "--year", "2025", "--json")
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["files"][0]["findings"] == []
+
+    collected = eibm(workspace, "collect", "--year", "2025", "--json")
+    assert collected.returncode == 0, collected.stderr
+    document = json.loads(collected.stdout)
+    assert [(item["path"], item["status"]) for item in document["files"]] == [("2025/70-001_ИБЦ_2025.xlsx",
+                                                                                "accepted")]
+    states = {item["school"]: item["state"] for item in document["schools"]}
+    assert states["70-002"] == "missing"
+
+    status = eibm(workspace, "status", "--year", "2025", "--json")
+    assert json.loads(status.stdout)["schools"] == document["schools"]
+    assert "не сдан" in eibm(workspace, "status", "--year", "2025").stdout
