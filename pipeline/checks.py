@@ -189,7 +189,10 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
             add("R08", "Статус", reason=f"Мероприятие {code} выполнено, но на листе «Поощрения» нет ни одной строки.",
                 sheet_needed=AWARDS)
         row_cells = (row.cells["Статус"], row.cells["Дата выполнения"])
-        if not any(finding.code in ("R01", "R02") and finding.cell in row_cells for finding in found):
+        opened_after_due = school is not None and school.opened is not None and item.due is not None \
+            and school.opened > item.due  # a school cannot be late for a Срок before it existed
+        if not opened_after_due and not any(
+                finding.code in ("R01", "R02") and finding.cell in row_cells for finding in found):
             found += _check_due(row, item, status, date, filled, campaign)
     return found
 
@@ -203,7 +206,8 @@ def _check_due(row: Row, item: Item, status: str, date: dt.date | None, filled: 
                campaign: Campaign) -> list[Finding]:
     """R10: done after its Срок, or still open when the report was filled after the Срок."""
     due = item.due or campaign.period_end
-    if status in (DONE, DONE_BEFORE) and date is not None and date > due and item.due is not None:
+    # «выполнено ранее» dated after the Срок was already flagged in the campaign it was done in.
+    if status == DONE and date is not None and date > due and item.due is not None:
         reason = f"Мероприятие {item.code} выполнено с нарушением срока ({due:%d.%m.%Y})."
         return [catalogue.build("R10", ROADMAP, row.cells["Дата выполнения"], value=row.raw["Дата выполнения"],
                                 reason=reason)]

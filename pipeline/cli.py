@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     templates = commands.add_parser("templates", parents=[common], help="создать шаблоны отчётов для школ")
     templates.add_argument("--year", type=int, required=True)
+
+    report = commands.add_parser("report", parents=[common],
+                                 help="итоговый отчёт за год: PDF, HTML и свод в Excel")
+    report.add_argument("--year", type=int, required=True)
+
+    commands.add_parser("serve", parents=[common], help="запустить расписание сбора и отчёта (нужен сервер Prefect)")
     return parser
 
 
@@ -68,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         handler = {"validate": run_validate, "collect": run_collect, "status": run_status,
-                   "templates": run_templates}[arguments.command]
+                   "templates": run_templates, "report": run_report, "serve": run_serve}[arguments.command]
         return handler(arguments)
     except (DistrictDataError, RegisterError) as error:
         print(f"Ошибка в данных района: {error}", file=sys.stderr)
@@ -123,7 +129,7 @@ def _finding_line(finding: Any) -> str:
 
 
 def run_collect(arguments: argparse.Namespace) -> int:
-    from pipeline.collect import collect
+    from pipeline.collect import CollectionSummary
     from pipeline.lock import campaign_lock
 
     setup = _setup(arguments, arguments.year)
@@ -132,21 +138,59 @@ def run_collect(arguments: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = time.monotonic()
     with campaign_lock(setup.outputs, setup.year):
-        summary = collect(setup, progress=None if arguments.json else _progress)
+        if not arguments.json:
+            print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…",
+                  file=sys.stderr)
+        import flows
+
+        result = flows.collect(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False)
     if arguments.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(result, ensure_ascii=False, indent=2))
         return EXIT_OK
+    summary = CollectionSummary(setup.year, result["processed"], result["pending"], result["files"],
+                                _status(setup))
     _print_collection(summary, time.monotonic() - started, setup.outputs)
     return EXIT_OK
 
 
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\rОбработка файлов: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+def run_report(arguments: argparse.Namespace) -> int:
+    from pipeline.lock import campaign_lock
+
+    setup = _setup(arguments, arguments.year)
+    started = time.monotonic()
+    with campaign_lock(setup.outputs, setup.year):
+        print(f"Итоговый отчёт {setup.year}: последний сбор, свод и вёрстка…", file=sys.stderr)
+        import flows
+
+        paths = flows.annual_report(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url,
+                                    lock=False)
+    print(f"Готово за {time.monotonic() - started:.0f} с.")
+    print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
+    print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")
+    print(f"Свод (Excel):  {Path(paths['svod']).resolve()}")
+    return EXIT_OK
+
+
+def run_serve(arguments: argparse.Namespace) -> int:
+    import flows
+
+    try:
+        flows.serve_deployments(arguments.inputs, arguments.outputs)
+    except flows.ServeError as error:
+        print(f"Ошибка: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _status(setup: Any) -> Any:
+    from pipeline import ledger
+    from pipeline.collect import current_status
+
+    engine = ledger.open_ledger(setup.ledger_url)
+    try:
+        return current_status(setup, engine, dt.datetime.now().replace(microsecond=0))
+    finally:
+        engine.dispose()
 
 
 def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
@@ -164,16 +208,10 @@ def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
 
 
 def run_status(arguments: argparse.Namespace) -> int:
-    from pipeline import ledger
-    from pipeline.collect import current_status
     from pipeline.status import format_status, status_json
 
     setup = _setup(arguments, arguments.year)
-    engine = ledger.open_ledger(setup.ledger_url)
-    try:
-        status = current_status(setup, engine, dt.datetime.now().replace(microsecond=0))
-    finally:
-        engine.dispose()
+    status = _status(setup)
     if arguments.json:
         print(json.dumps({"year": setup.year, "schools": status_json(status)}, ensure_ascii=False, indent=2))
     else:

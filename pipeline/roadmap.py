@@ -77,6 +77,15 @@ class ItemRules:
     publications_item: str
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """When the scheduled flows run (cron expressions in *timezone*)."""
+
+    timezone: str
+    collect_cron: str
+    report_cron: str
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: loaded once per run
 class District:
     """Everything the district decides in data: roadmap, calendar, lists and limits."""
@@ -99,6 +108,7 @@ class District:
     min_hours: dict[str, int]
     document_optional: tuple[str, ...]
     item_rules: ItemRules
+    schedule: Schedule
     _calendar: dict[str, str]
     _overrides: dict[int, dict[str, dt.date]]
 
@@ -275,9 +285,21 @@ def load_district(inputs: Path) -> District:
             website_item=reader.get("item_rules.website_item", str),
             publications_item=reader.get("item_rules.publications_item", str),
         ),
+        schedule=Schedule(
+            timezone=reader.get("schedule.timezone", str, "Asia/Tomsk"),
+            collect_cron=_cron(reader, "schedule.collect_cron", "0 6 * 4-10 1-5"),
+            report_cron=_cron(reader, "schedule.report_cron", "0 7 1 11 *"),
+        ),
         _calendar=calendar,
         _overrides=overrides,
     )
+
+
+def _cron(reader: _Reader, key: str, default: str) -> str:
+    value = reader.get(key, str, default)
+    if len(value.split()) != 5:
+        raise reader.fail(key, f"«{value}» — ожидается cron из пяти полей, например «0 6 * 4-10 1-5»")
+    return value
 
 
 def _prefixed(reader: _Reader, prefix: str, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:

@@ -14,17 +14,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from odf.element import Element
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
+from openpyxl.xml.constants import ARC_CORE
+from openpyxl.xml.functions import tostring
 
-from pipeline.collect import ARRIVALS_FOLDER
 from pipeline.layout import AWARDS, COURSES, INDICATORS, LAYOUTS, ROADMAP, SHEETS, STAFF, TITLE, TITLE_FIELDS
 from pipeline.register import COLUMNS, REGISTER_FILE, School, load_register
 from pipeline.roadmap import District, DistrictDataError, load_district
 from pipeline.templates_xlsx import build_template
 
 DEMO_DISTRICT = "Демонстрационный район"
+# pipeline.collect reads inputs/arrivals/<year>.csv; not imported from there because it pulls in the ledger.
+ARRIVALS_FOLDER = "arrivals"
 # Every random choice comes from a generator seeded by this, the school and the topic: the data never
 # depends on the order in which schools or files are produced.
 SEED = 70
@@ -41,6 +45,8 @@ ONE_OFF_ORDER = ("1.1", "1.3", "1.4а", "1.4б", "2")
 
 @dataclass(frozen=True)
 class DemoSchool:
+    """A fictional school of the demo register."""
+
     number: int
     name: str
     responsible: str
@@ -122,6 +128,7 @@ def _plans() -> dict[int, dict[str, Plan]]:
         "70-005": Plan((Sending("70-005_ИБЦ_2024.xlsx", at("03.10.2024 12:00")),)),  # late
         "70-006": Plan((Sending("70-006_ИБЦ_2024.xlsx", at("30.05.2024 16:20")),)),
         "70-007": Plan((Sending("70-007_ИБЦ_2024.xlsx", at("11.06.2024 08:50")),)),
+        # Filled in last year's template: S06, accepted.
         "70-008": Plan((Sending("70-008_ИБЦ_2024.xlsx", at("24.05.2024 13:10")),), frozenset({"old_version"})),
         "70-009": Plan((Sending("70-009_ИБЦ_2024.xlsx", at("05.06.2024 10:00")),)),
         "70-010": Plan((Sending("70-010_ИБЦ_2024.xlsx", at("17.06.2024 15:45")),)),
@@ -168,9 +175,6 @@ def _plans() -> dict[int, dict[str, Plan]]:
 
 
 PLANS = _plans()
-
-
-# ---- the report as values -------------------------------------------------------------------------
 
 
 @dataclass
@@ -473,9 +477,6 @@ def apply_edits(report: Report, edits: Iterable[str]) -> None:
             raise ValueError(f"unknown edit {edit!r}")
 
 
-# ---- writing the report in three formats ----------------------------------------------------------
-
-
 def report_rows(report: Report, district: District) -> dict[str, list[list[Any]]]:
     """The six sheets as rows of values, header first (what a CSV or .ods holds)."""
     roadmap = [list(LAYOUTS[ROADMAP].column_names)]
@@ -509,31 +510,38 @@ def build_workbook_bytes(report: Report, district: District, school: School, yea
                 cell.value = value
                 if isinstance(value, dt.date):
                     cell.number_format = DATE_FORMAT
-    filled = report.title["Дата заполнения"]
-    # openpyxl stamps core.xml with the current time unless told otherwise.
+    saved = dt.datetime.combine(report.title["Дата заполнения"], dt.time(15, 0))
     workbook.properties.created = dt.datetime(year, 4, 1, 9, 0)
-    workbook.properties.modified = dt.datetime.combine(filled, dt.time(15, 0))
     workbook.properties.lastModifiedBy = report.title["ФИО ответственного"]
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return freeze_zip(buffer.getvalue(), workbook.properties.modified)
+    # save_workbook() stamps «modified» with the clock; core.xml is written again with a fixed time.
+    workbook.properties.modified = saved
+    core = tostring(workbook.properties.to_tree())
+    return freeze_zip(buffer.getvalue(), saved, {ARC_CORE: core})
 
 
 def build_ods_bytes(report: Report, district: District) -> bytes:
     """The six sheets as an OpenDocument spreadsheet, typed cells as LibreOffice saves them."""
-    document = OpenDocumentSpreadsheet()
-    for name, rows in report_rows(report, district).items():
-        table = Table(name=name)
-        for values in rows:
-            row = TableRow()
-            for value in values:
-                row.addElement(ods_cell(value))
-            table.addElement(row)
-        document.spreadsheet.addElement(table)
-    buffer = io.BytesIO()
-    document.write(buffer)
-    filled = report.title["Дата заполнения"]
-    return freeze_zip(buffer.getvalue(), dt.datetime.combine(filled, dt.time(15, 0)))
+    # odfpy declares, in every document, all namespaces the process has used so far (a class-level
+    # dict): a fresh dict makes the bytes independent of what was written before.
+    seen = Element.namespaces
+    Element.namespaces = {}
+    try:
+        document = OpenDocumentSpreadsheet()
+        for name, rows in report_rows(report, district).items():
+            table = Table(name=name)
+            for values in rows:
+                row = TableRow()
+                for value in values:
+                    row.addElement(ods_cell(value))
+                table.addElement(row)
+            document.spreadsheet.addElement(table)
+        buffer = io.BytesIO()
+        document.write(buffer)
+    finally:
+        Element.namespaces = seen
+    return freeze_zip(buffer.getvalue(), dt.datetime.combine(report.title["Дата заполнения"], dt.time(15, 0)))
 
 
 def ods_cell(value: Any) -> TableCell:
@@ -572,8 +580,9 @@ def csv_text(value: Any) -> str:
     return str(value)
 
 
-def freeze_zip(data: bytes, moment: dt.datetime) -> bytes:
+def freeze_zip(data: bytes, moment: dt.datetime, replacements: dict[str, bytes] | None = None) -> bytes:
     """Rewrite a zip with every entry dated *moment*: openpyxl and odfpy stamp entries with the clock."""
+    replacements = replacements or {}
     source = zipfile.ZipFile(io.BytesIO(data))
     buffer = io.BytesIO()
     with source, zipfile.ZipFile(buffer, "w") as target:
@@ -582,11 +591,8 @@ def freeze_zip(data: bytes, moment: dt.datetime) -> bytes:
             # Order and compression are kept: an .ods needs «mimetype» first and stored.
             frozen.compress_type = info.compress_type
             frozen.external_attr = info.external_attr
-            target.writestr(frozen, source.read(info.filename))
+            target.writestr(frozen, replacements.get(info.filename) or source.read(info.filename))
     return buffer.getvalue()
-
-
-# ---- the district files ---------------------------------------------------------------------------
 
 
 def register_rows() -> list[list[str]]:
