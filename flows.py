@@ -35,6 +35,7 @@ plan_collection = task(name="find-new-files")(collection.plan_collection)
 # One task per batch of hundreds of files: a Prefect task costs ~5–50 ms here (MEASURED.md).
 process_batch = task(name="judge-and-record-batch")(collection.process_batch)
 finish_collection = task(name="write-status")(collection.finish_collection)
+recover_feedback = task(name="recover-feedback")(collection.recover_feedback)
 build_report = task(name="aggregate")(annual.build_report)
 write_report = task(name="render")(annual.write_report)
 
@@ -62,6 +63,7 @@ def _collect(setup: collection.Setup) -> collection.CollectionSummary:
     now = dt.datetime.now().replace(microsecond=0)
     engine = ledger.open_ledger(setup.ledger_url)
     try:
+        recover_feedback(setup, engine, now)
         plan = plan_collection(setup, engine, now)
         with ledger.transaction(engine) as connection:
             run_id = ledger.start_run(connection, setup.year, now)

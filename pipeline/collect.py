@@ -20,6 +20,7 @@ from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash
 from pipeline.feedback import FeedbackInput, write_feedback
 from pipeline.findings import Finding
 from pipeline.judge import Rules, Verdict, judge_units
+from pipeline.read import read_csv_parts, read_workbook
 from pipeline.register import School, expected_schools, load_register
 from pipeline.roadmap import District, load_district
 from pipeline.status import CampaignStatus, SubmissionFact, build_status, status_json, write_status
@@ -217,8 +218,34 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
             status=submission.status, processed_at=submission.processed_at, findings=found[number],
             school_code=school.code if school else None, school_name=school.name if school else None,
             school_state=states.get(school.code) if school else None, deadline=campaign.deadline,
-            workbook=workbook, sheets=verdict.sheets if verdict and verdict.sheets else None,
+            workbook=workbook, sheets=verdict.sheets if verdict and verdict.sheets else _archived_sheets(
+                setup, submission),
         ))
+    with ledger.transaction(engine) as connection:
+        ledger.mark_feedback(connection, ids, now)
+
+
+def _archived_sheets(setup: Setup, submission: ledger.StoredSubmission) -> list[Any] | None:
+    """Re-read a CSV group, .xls or .ods from the archive (the annotated copy is rebuilt from its sheets)."""
+    if not submission.archive or submission.status == ledger.UNRECOGNIZED:
+        return None
+    copies = [setup.outputs / path for path in submission.archive]
+    if submission.kind == "csv":
+        raw = read_csv_parts(copies, setup.district.max_file_bytes, setup.district.max_rows_per_sheet)
+    elif copies[0].suffix in (".xls", ".ods"):
+        raw = read_workbook(copies[0], setup.district.max_file_bytes, setup.district.max_rows_per_sheet)
+    else:
+        return None
+    return raw.sheets or None
+
+
+def recover_feedback(setup: Setup, engine: Engine, now: dt.datetime) -> int:
+    """Write the feedback a killed run recorded but never wrote; return how many."""
+    with ledger.transaction(engine) as connection:
+        pending = ledger.pending_feedback(connection, setup.year)
+    if pending:
+        write_batch_feedback(setup, engine, [(number, None) for number in pending], [], now)
+    return len(pending)
 
 
 def current_status(setup: Setup, engine: Engine, now: dt.datetime) -> CampaignStatus:
@@ -285,16 +312,17 @@ def finish_collection(setup: Setup, engine: Engine, plan: Plan, processed: int, 
 
 
 def collect(setup: Setup, now: dt.datetime | None = None,
-            progress: Callable[[int, int], None] | None = None) -> CollectionSummary:
+            progress: Callable[[int, int], None] | None = None, batch_size: int = BATCH_SIZE) -> CollectionSummary:
     """Run a whole collection pass without an orchestrator (the flow runs the same steps as tasks)."""
     now = now or dt.datetime.now().replace(microsecond=0)
     engine = ledger.open_ledger(setup.ledger_url)
     try:
+        recover_feedback(setup, engine, now)
         plan = plan_collection(setup, engine, now)
         with ledger.transaction(engine) as connection:
             run_id = ledger.start_run(connection, setup.year, now)
         processed = 0
-        for batch in batches(plan):
+        for batch in batches(plan, batch_size):
             processed += len(process_batch(setup, engine, batch, now))
             if progress:
                 progress(processed, len(plan.new_units))

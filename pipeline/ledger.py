@@ -66,6 +66,8 @@ submissions = Table(
     Column("duplicate_of", Integer, ForeignKey("submissions.id")),
     Column("archive", Text, nullable=False),  # JSON list of archived copies (relative to outputs/)
     Column("paths", Text, nullable=False),  # JSON list of relative paths in the drop folder
+    # Set once the school's feedback is written: a run killed in between writes it next time.
+    Column("feedback_at", DateTime),
 )
 
 files = Table(
@@ -230,7 +232,20 @@ def transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def has_runs(connection: Connection, year: int) -> bool:
-    return connection.execute(select(func.count()).select_from(runs).where(runs.c.year == year)).scalar_one() > 0
+    """Whether a collection of *year* has ever finished (a killed first run does not count)."""
+    query = select(func.count()).select_from(runs).where(runs.c.year == year, runs.c.finished_at.is_not(None))
+    return connection.execute(query).scalar_one() > 0
+
+
+def mark_feedback(connection: Connection, submission_ids: list[int], now: dt.datetime) -> None:
+    for chunk in _chunks(submission_ids, 500):
+        connection.execute(update(submissions).where(submissions.c.id.in_(chunk)).values(feedback_at=now))
+
+
+def pending_feedback(connection: Connection, year: int) -> list[int]:
+    """Submissions whose feedback was never written (a run stopped between recording and writing)."""
+    query = select(submissions.c.id).where(submissions.c.year == year, submissions.c.feedback_at.is_(None))
+    return list(connection.execute(query.order_by(submissions.c.id)).scalars())
 
 
 def start_run(connection: Connection, year: int, now: dt.datetime) -> int:

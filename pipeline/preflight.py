@@ -1,9 +1,9 @@
-"""Inspect a file's container before any parser sees it: limits, zip bombs, DTDs, empty formulas.
+"""Inspect a file's container before any parser sees it: limits, zip bombs, DTDs, encryption, empty formulas."""
 
-A parser (python-calamine) can abort the whole process on a hostile workbook (a huge declared range
-or a huge string: calamine #693), so everything here uses only the standard library and reads the
-archive in bounded chunks.
-"""
+# A parser (python-calamine) can abort the whole process on a hostile workbook (a huge declared range
+# or a huge string: calamine #693), so everything here uses only the standard library and reads the
+# archive in bounded chunks. This is the first layer; parsing in a memory- and time-limited worker
+# process (pipeline.isolation) is the second, for whatever gets past it.
 
 from __future__ import annotations
 
@@ -13,21 +13,46 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 MAX_ZIP_MEMBERS = 200
-MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024  # the whole archive, as declared
+# One XML part, as really inflated. A 5,000-row sheet of ten columns is ≈ 3 MB of XML (≈ 8 MB in .ods).
+MAX_XML_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 150
 MAX_COLUMNS = 100  # the widest sheet has 10 columns; anything past column CV is not a report
+# Excel keeps at most 32,767 characters in a cell (≤ 200 KB even fully escaped), and markup has a «<»
+# every few dozen bytes: a longer run without one is a giant string (calamine aborts on 400 MB ones).
+MAX_TEXT_RUN = 1024 * 1024
 _CHUNK = 1024 * 1024
 
-_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?)(/>|>(.*?)</(?:\w+:)?c>)', re.S)
-_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
-_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
-_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+_XML_SUFFIXES = (".xml", ".rels", ".vml", ".rdf")
+# An encrypted OOXML workbook is an OLE container with this stream (MS-OFFCRYPTO §2.3.4); its name
+# sits in the OLE directory in UTF-16LE.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+# BIFF8: the workbook globals start with BOF (0x0809, 16 bytes, version 0x0600, type 0x0005); a password
+# puts FILEPASS (0x002F) right after it. calamine raises PasswordError for RC4 but read an XOR-obfuscated
+# book as if it were plain (measured), so preflight looks itself.
+_BIFF_GLOBALS_BOF = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+_BIFF_FILEPASS = b"\x2f\x00"
+
+_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+_DTD_OVERLAP = 16  # longer than «<!DOCTYPE»: a marker split between two chunks is still seen
+# Tags of a worksheet that decide where calamine puts a cell, and whether a formula has a cached value.
+# Any namespace prefix, any quoting: calamine accepts lowercase refs and single quotes (both seen
+# aborting it with a cell at XFD1048576), so the checks must not be stricter about syntax than it is.
+_SHEET_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c|f|v)(?=[\s/>])([^>]*?)(/?)>([^<]?)")
+_R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']\s*([A-Za-z]*)(\d+)""")
+_ODS_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>")
+_ROWS_REPEATED = re.compile(rb"""number-rows-repeated\s*=\s*["']\s*(\d+)""")
+_COLUMNS_REPEATED = re.compile(rb"""number-columns-repeated\s*=\s*["']\s*(\d+)""")
+_VALUE_TYPE = re.compile(rb"(?:^|\s)(?:[\w.-]+:)?value-type\s*=")
 _SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _SHEET_ALT = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
 _REL_ALT = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
-_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+
+PASSWORD = "книга защищена паролем"
+_SAVE_AS_CSV = "сохраните его в Excel как «CSV UTF-8 (разделитель — запятая)»"
 
 
 class PreflightError(Exception):
@@ -54,18 +79,44 @@ def check_file(path: Path, max_bytes: int, max_rows: int) -> WorkbookFacts:
     if size > max_bytes:
         raise PreflightError("S07", f"размер файла {size / 1024 / 1024:.1f} МБ")
     suffix = path.suffix.lower()
+    with path.open("rb") as handle:
+        head = handle.read(4096)
     if suffix in (".xlsx", ".xlsm", ".ods"):
+        if head.startswith(OLE_MAGIC):
+            _check_ole(path, suffix)
         return _check_zip(path, suffix, max_rows)
     if suffix == ".xls":
-        _check_ole(path)
+        if not head.startswith(OLE_MAGIC):
+            raise PreflightError("S01", "файл не является книгой Excel 97–2003 (.xls)")
+        _check_ole(path, suffix)
+    if suffix == ".csv":
+        _check_csv_head(head)
     return WorkbookFacts()
 
 
-def _check_ole(path: Path) -> None:
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if head != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise PreflightError("S01", "файл не является книгой Excel 97–2003 (.xls)")
+def _check_ole(path: Path, suffix: str) -> None:
+    """An OLE container: an encrypted workbook of any age, or an .xls under another name."""
+    data = path.read_bytes()  # at most max_bytes, checked above
+    if _ENCRYPTED_PACKAGE in data:
+        raise PreflightError("S01", PASSWORD)
+    if suffix != ".xls":
+        raise PreflightError("S01", f"это книга Excel 97–2003 (.xls) с расширением {suffix}")
+    start = data.find(_BIFF_GLOBALS_BOF)
+    while start != -1 and start % 512:  # a stream starts on a sector boundary
+        start = data.find(_BIFF_GLOBALS_BOF, start + 1)
+    if start != -1 and data[start + 20:start + 22] == _BIFF_FILEPASS:
+        raise PreflightError("S01", PASSWORD)
+
+
+def _check_csv_head(head: bytes) -> None:
+    if head.startswith((ZIP_MAGIC, OLE_MAGIC)):
+        raise PreflightError("S01", "это книга Excel, а не текстовый файл CSV; " + _SAVE_AS_CSV)
+    # Excel's «Unicode text» and «CSV UTF-16» start with a byte order mark; read.py decodes only UTF-8
+    # and Windows-1251, and would call the file binary.
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PreflightError("S01", "файл в кодировке UTF-16, а не UTF-8 или Windows-1251; " + _SAVE_AS_CSV)
+    if b"\x00" in head:
+        raise PreflightError("S01", "файл не является текстовым CSV; " + _SAVE_AS_CSV)
 
 
 def _check_zip(path: Path, suffix: str, max_rows: int) -> WorkbookFacts:
@@ -79,7 +130,7 @@ def _check_zip(path: Path, suffix: str, max_rows: int) -> WorkbookFacts:
             raise PreflightError("S07", f"в архиве книги {len(members)} частей")
         names = {member.filename for member in members}
         if "EncryptedPackage" in names or any(m.flag_bits & 0x1 for m in members):
-            raise PreflightError("S01", "книга защищена паролем")
+            raise PreflightError("S01", PASSWORD)
         declared = sum(member.file_size for member in members)
         if declared > MAX_UNCOMPRESSED_BYTES:
             raise PreflightError("S07", f"после распаковки книга заняла бы {declared // 1024 // 1024} МБ")
@@ -87,81 +138,207 @@ def _check_zip(path: Path, suffix: str, max_rows: int) -> WorkbookFacts:
             if "content.xml" not in names:
                 raise PreflightError("S01", "файл не является таблицей OpenDocument (.ods)")
             for member in members:
-                _scan_member(archive, member, max_rows, None)
+                extent = _OdsExtent(max_rows) if member.filename == "content.xml" else None
+                _scan_member(archive, member, extent)
             return WorkbookFacts()
         if "xl/workbook.xml" not in names:
             raise PreflightError("S01", "файл не является книгой Excel (.xlsx)")
-        sheet_names = _sheet_paths(archive)
-        facts = WorkbookFacts()
+        empty_formulas: dict[str, list[str]] = {}
         for member in members:
-            sheet = sheet_names.get(member.filename)
-            empty = _scan_member(archive, member, max_rows, sheet)
-            if sheet is not None and empty:
-                facts.empty_formulas[sheet] = empty
-        return facts
+            # Every XML part is followed as a sheet: a worksheet can hide behind an odd relationship target.
+            extent = _SheetExtent(max_rows) if member.filename.lower().endswith(_XML_SUFFIXES) else None
+            _scan_member(archive, member, extent)
+            if extent is not None and extent.empty_formulas:
+                empty_formulas[member.filename] = extent.empty_formulas
+        # Only now, with every part known to be small and DTD-free, are parts read whole.
+        sheet_names = _sheet_paths(archive)
+        return WorkbookFacts({sheet_names[path]: cells for path, cells in empty_formulas.items()
+                              if path in sheet_names})
 
 
-def _scan_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_rows: int,
-                 sheet: str | None) -> list[str]:
-    """Read one member in chunks, checking its real size, ratio, DTDs and (for sheets) the extent."""
+def _scan_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, extent: _SheetExtent | _OdsExtent | None) -> None:
+    """Read one member in chunks: real size and ratio, DTDs, encoding, giant strings, the cell extent."""
+    is_xml = member.filename.lower().endswith(_XML_SUFFIXES)
     real = 0
-    empty_formulas: list[str] = []
-    tail = b""
+    overlap = b""
+    tail = b""  # an XML tag cut by the chunk boundary, carried to the next chunk
+    run = 0  # bytes since the last «<»
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(_CHUNK):
+                if real == 0 and is_xml:
+                    _check_xml_encoding(chunk)
                 real += len(chunk)
-                if real > MAX_UNCOMPRESSED_BYTES or (
-                    real > 10 * _CHUNK and real > MAX_COMPRESSION_RATIO * max(member.compress_size, 1)
-                ):
-                    raise PreflightError("S07", "книга содержит сжатые данные недопустимого объёма")
-                text = tail + chunk
-                if _DTD.search(text):
+                _check_size(member, real, is_xml)
+                if _DTD.search(overlap + chunk):
                     raise PreflightError("S01", "книга содержит недопустимые XML-конструкции (DTD)")
-                if member.filename.endswith(".xml"):
-                    # Keep the last partial element so a tag split between chunks is still seen.
-                    cut = text.rfind(b"<")
-                    complete, tail = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
-                    if len(tail) > _CHUNK:  # one huge element (a giant string): nothing to look into
-                        tail = b""
-                    _check_extent(complete, max_rows)
-                    if sheet is not None:
-                        empty_formulas.extend(_empty_formula_cells(complete))
+                overlap = chunk[-_DTD_OVERLAP:]
+                if not is_xml:
+                    continue
+                run = _check_text_run(chunk, run)
+                text = tail + chunk
+                cut = text.rfind(b"<")
+                # A tag cannot grow without bound here: the text-run check above caps it at MAX_TEXT_RUN.
+                complete, tail = (text[:cut], text[cut:]) if cut != -1 else (text, b"")
+                if extent is not None:
+                    extent.feed(complete)
+            if extent is not None and tail:
+                extent.feed(tail)
     except PreflightError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as error:
-        reason = "книга защищена паролем" if "password" in str(error).lower() else "архив книги повреждён"
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, NotImplementedError) as error:
+        # RuntimeError is zipfile's «password required»; NotImplementedError an unknown compression.
+        reason = PASSWORD if "password" in str(error).lower() else "архив книги повреждён"
         raise PreflightError("S01", reason) from None
-    return empty_formulas
 
 
-def _check_extent(xml: bytes, max_rows: int) -> None:
-    for match in _ROW.finditer(xml):
-        if int(match.group(1)) > max_rows + 1:
-            raise PreflightError("S07", f"на листе более {max_rows} строк")
-    for match in _REF.finditer(xml):
-        if int(match.group(2)) > max_rows + 1:
-            raise PreflightError("S07", f"на листе более {max_rows} строк")
-        if _column_number(match.group(1)) > MAX_COLUMNS:
+def _check_size(member: zipfile.ZipInfo, real: int, is_xml: bool) -> None:
+    # zipfile stops at the declared size and checks the CRC, so a member cannot inflate past what the
+    # directory declares; the ratio catches bombs that declare honestly but stay under the total.
+    limit = MAX_XML_MEMBER_BYTES if is_xml else MAX_UNCOMPRESSED_BYTES
+    if real > limit:
+        megabytes = limit // 1024 // 1024
+        raise PreflightError("S07", f"часть книги «{member.filename}» после распаковки больше {megabytes} МБ")
+    if real > 10 * _CHUNK and real > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
+        raise PreflightError("S07", "книга содержит сжатые данные недопустимого объёма")
+
+
+def _check_xml_encoding(first: bytes) -> None:
+    # Office writes UTF-8 only; a UTF-16/32 part would hide a DTD from the byte-level search above.
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first[:4]:
+        raise PreflightError("S01", "часть книги записана в недопустимой кодировке")
+
+
+def _check_text_run(chunk: bytes, run: int) -> int:
+    """Return the bytes since the last «<» after *chunk*; raise if a run is longer than MAX_TEXT_RUN."""
+    # A run inside one chunk is at most _CHUNK = MAX_TEXT_RUN long, so only runs crossing a boundary count.
+    first = chunk.find(b"<")
+    if first == -1:
+        run += len(chunk)
+    else:
+        if run + first > MAX_TEXT_RUN:
+            raise PreflightError("S07", "в книге есть текст длиннее допустимого")
+        run = len(chunk) - chunk.rfind(b"<") - 1
+    if run > MAX_TEXT_RUN:
+        raise PreflightError("S07", "в книге есть текст длиннее допустимого")
+    return run
+
+
+class _SheetExtent:
+    """Follow a worksheet's cells as calamine places them: a cell's «r», or one right of the previous cell.
+
+    Only cells with content count: calamine skips self-closing ones (LibreOffice writes styled empty
+    cells far down a sheet), but allocates the whole range up to any cell it keeps. Cells count from
+    «sheetData» on, the only place calamine takes them from: themes and styles are skipped unread.
+    """
+
+    def __init__(self, max_rows: int):
+        self.max_rows = max_rows
+        self.in_data = False
+        self.row = 0
+        self.column = 0
+        self.formula = False
+        self.value = False
+        self.empty_formulas: list[str] = []
+
+    def feed(self, xml: bytes) -> None:
+        if not self.in_data:
+            start = xml.find(b"sheetData")
+            if start == -1:
+                return
+            self.in_data = True
+            xml = xml[start:]
+        # One pass over tens of thousands of tags in a big sheet: plain locals, names built only when needed.
+        row, column, formula, value = self.row, self.column, self.formula, self.value
+        for closing, tag, attributes, empty, after in _SHEET_TAG.findall(xml):
+            if tag == b"c":
+                if closing:
+                    if formula and not value:
+                        self.empty_formulas.append(f"{_column_letters(column)}{row}")
+                    formula = value = False
+                    continue
+                ref = _R_ATTR.search(attributes)
+                if ref and ref.group(1):
+                    column, row = _column_number(ref.group(1)), int(ref.group(2))
+                else:
+                    column += 1
+                if not empty and (row > self.max_rows + 1 or column > MAX_COLUMNS):
+                    self._refuse(row)
+            elif closing:
+                continue
+            elif tag == b"row":
+                ref = _R_ATTR.search(attributes)
+                row = int(ref.group(2)) if ref else row + 1
+                column = 0
+            elif tag == b"f":
+                formula = True
+            elif tag == b"v" and not empty and after:
+                value = True
+        self.row, self.column, self.formula, self.value = row, column, formula, value
+
+    def _refuse(self, row: int) -> None:
+        if row > self.max_rows + 1:
+            raise PreflightError("S07", f"на листе более {self.max_rows} строк")
+        raise PreflightError("S07", f"на листе заполнены столбцы дальше {MAX_COLUMNS}-го")
+
+
+class _OdsExtent:
+    """Follow an OpenDocument table's rows and columns, expanding «number-…-repeated» as calamine does.
+
+    LibreOffice ends every sheet with a million repeated empty rows, which calamine skips; a repeated
+    cell with a value (office:value-type) is expanded for real (1,048,570 rows ≈ 0.5 GB, measured).
+    """
+
+    def __init__(self, max_rows: int):
+        self.max_rows = max_rows
+        self.rows = 0  # rows finished in the current table
+        self.repeat = 1  # of the current row
+        self.column = 0
+
+    def feed(self, xml: bytes) -> None:
+        for closing, tag, attributes, empty in _ODS_TAG.findall(xml):
+            if tag == b"table":
+                if not closing:
+                    self.rows, self.repeat, self.column = 0, 1, 0
+            elif tag == b"table-row":
+                if closing:
+                    self.rows += self.repeat
+                    continue
+                self.repeat = _repeat(_ROWS_REPEATED, attributes)
+                self.column = 0
+                if empty:
+                    self.rows += self.repeat
+            elif not closing:
+                columns = _repeat(_COLUMNS_REPEATED, attributes)
+                self.column += columns
+                if _VALUE_TYPE.search(attributes):
+                    self._check()
+
+    def _check(self) -> None:
+        if self.rows + self.repeat > self.max_rows + 1:
+            raise PreflightError("S07", f"на листе более {self.max_rows} строк")
+        if self.column > MAX_COLUMNS:
             raise PreflightError("S07", f"на листе заполнены столбцы дальше {MAX_COLUMNS}-го")
 
 
-def _empty_formula_cells(xml: bytes) -> list[str]:
-    cells = []
-    for match in _CELL.finditer(xml):
-        body = match.group(3) or b""
-        if _FORMULA.search(body) and not _VALUE.search(body):
-            ref = _REF.search(match.group(1))
-            if ref:
-                cells.append((ref.group(1) + ref.group(2)).decode())
-    return cells
+def _repeat(pattern: re.Pattern[bytes], attributes: bytes) -> int:
+    match = pattern.search(attributes)
+    return int(match.group(1)) if match else 1
 
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for letter in letters:
+    for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
