@@ -22,22 +22,24 @@ for _key, _value in {
 
 from prefect import flow, serve, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402
 
 from pipeline import annual, ledger  # noqa: E402
 from pipeline import collect as collection  # noqa: E402
+from pipeline.isolation import IsolatedReader  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.roadmap import load_district  # noqa: E402
 from pipeline.status import STATE_RU, CampaignStatus  # noqa: E402
 
-plan_collection = task(name="find-new-files")(collection.plan_collection)
+plan_collection = task(name="find-new-files", cache_policy=NO_CACHE)(collection.plan_collection)
 # One task per batch of hundreds of files: a Prefect task costs ~5–50 ms here (MEASURED.md).
-process_batch = task(name="judge-and-record-batch")(collection.process_batch)
-finish_collection = task(name="write-status")(collection.finish_collection)
-recover_feedback = task(name="recover-feedback")(collection.recover_feedback)
-build_report = task(name="aggregate")(annual.build_report)
-write_report = task(name="render")(annual.write_report)
+process_batch = task(name="judge-and-record-batch", cache_policy=NO_CACHE)(collection.process_batch)
+finish_collection = task(name="write-status", cache_policy=NO_CACHE)(collection.finish_collection)
+recover_feedback = task(name="recover-feedback", cache_policy=NO_CACHE)(collection.recover_feedback)
+build_report = task(name="aggregate", cache_policy=NO_CACHE)(annual.build_report)
+write_report = task(name="render", cache_policy=NO_CACHE)(annual.write_report)
 
 
 def _year(year: int | None) -> int:
@@ -68,9 +70,10 @@ def _collect(setup: collection.Setup) -> collection.CollectionSummary:
         with ledger.transaction(engine) as connection:
             run_id = ledger.start_run(connection, setup.year, now)
         processed = 0
-        for batch in collection.batches(plan):
-            processed += len(process_batch(setup, engine, batch, now))
-            _progress(processed, len(plan.new_units))
+        with IsolatedReader() as isolated:  # not thread-safe: batches run one after another
+            for batch in collection.batches(plan):
+                processed += len(process_batch(setup, engine, batch, now, isolated))
+                _progress(processed, len(plan.new_units))
         return finish_collection(setup, engine, plan, processed, run_id, now)
     finally:
         engine.dispose()

@@ -385,13 +385,13 @@ def build_library(indicators: pd.DataFrame, schools: list[str], district: Distri
         elif indicator.code in TOTALLED:
             rows.append({"Код": indicator.code, "Показатель": indicator.name, "Ед. изм.": indicator.unit,
                          "Значение": float(column.sum()) if base else None, "Данные ОО": base})
-        else:  # P11 is a percentage per school: its median is the district figure
+        else:  # P11 is a percentage per school: its median is the district figure, as a share 0–1
+            median = float(column.median()) / 100 if base else None
             rows.append({"Код": indicator.code, "Показатель": indicator.name + " (медиана)",
-                         "Ед. изм.": indicator.unit, "Значение": float(column.median()) if base else None,
-                         "Данные ОО": base})
+                         "Ед. изм.": indicator.unit, "Значение": median, "Данные ОО": base})
     totals = pd.DataFrame(rows)
     district_values = district_ratios(wide)
-    ratio_rows = [{"Показатель": name, "Значение": value,
+    ratio_rows = [{"Показатель": name, "Ед. изм.": "%" if name.endswith("%") else "", "Значение": value,
                    "Медиана по ОО": float(derived[name].median()) if derived[name].count() else None,
                    "Данные ОО": int(derived[name].count())} for name, value in district_values.items()]
     ratio_table = pd.DataFrame(ratio_rows)
@@ -407,9 +407,10 @@ def build_library(indicators: pd.DataFrame, schools: list[str], district: Distri
         median = derived[name].median()
         for school in flags[flags].index:
             outlier_rows.append({"Код ОО": school, "Наименование": names.get(school, ""), "Показатель": name,
+                                 "Ед. изм.": "%" if name.endswith("%") else "",
                                  "Значение ОО": derived.at[school, name], "Медиана по району": median})
-    outliers = pd.DataFrame(outlier_rows, columns=["Код ОО", "Наименование", "Показатель", "Значение ОО",
-                                                   "Медиана по району"])
+    outliers = pd.DataFrame(outlier_rows, columns=["Код ОО", "Наименование", "Показатель", "Ед. изм.",
+                                                   "Значение ОО", "Медиана по району"])
     per_school = pd.concat([wide.reindex(columns=[code for code in TOTALLED if code in wide]), derived], axis=1)
     per_school.insert(0, "Наименование", [names.get(code, "") for code in per_school.index])
     per_school = per_school.reset_index().rename(columns={"school": "Код ОО"})
@@ -550,6 +551,7 @@ def build_year_report(district: District, register: dict[str, School], current: 
         status_by_item=counts, arrivals=arrivals, item_matrix=matrix, index_by_school=index,
         key_indicators=key, year_over_year=year_over_year, appendix_schools=appendix,
         appendix_warnings=warnings, appendix_links=links, files_used=files_used,
+        window=(campaign.window_open, campaign.window_close),
     )
 
 

@@ -8,6 +8,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 class OutputError(Exception):
     """An output could not be written (disk full, no permission); nothing half-written is left."""
@@ -19,6 +22,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        # mkstemp makes the file private (0600); outputs are documents for others to read.
+        os.fchmod(handle, 0o666 & ~_UMASK)
         os.close(handle)
     except OSError as error:
         raise OutputError(f"не удалось записать {target}: {error.strerror or error}") from error

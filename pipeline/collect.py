@@ -19,8 +19,9 @@ from pipeline.archive import archive_file
 from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash_file, hash_unit, list_drop_folder
 from pipeline.feedback import FeedbackInput, write_feedback
 from pipeline.findings import Finding
+from pipeline.isolation import IsolatedReader
 from pipeline.judge import Rules, Verdict, judge_units
-from pipeline.read import read_csv_parts, read_workbook
+from pipeline.read import FILE_SHEET, read_csv_parts, read_workbook
 from pipeline.register import School, expected_schools, load_register
 from pipeline.roadmap import District, load_district
 from pipeline.status import CampaignStatus, SubmissionFact, build_status, status_json, write_status
@@ -150,8 +151,12 @@ def batches(plan: Plan, size: int = BATCH_SIZE) -> Iterator[list[tuple[Unit, dt.
 
 
 def process_batch(setup: Setup, engine: Engine, batch: list[tuple[Unit, dt.datetime, list[Any]]],
-                  now: dt.datetime) -> list[int]:
-    """Judge, archive and record one batch (one transaction); write each file's feedback. Return the ids."""
+                  now: dt.datetime, isolated: IsolatedReader) -> list[int]:
+    """Judge, archive and record one batch (one transaction); write each file's feedback. Return the ids.
+
+    Files are parsed in *isolated*'s worker processes: a file that crashes or hangs its parser
+    becomes a finding for that file only (calamine can abort the process: MEASURED.md).
+    """
     rules = Rules(setup.district, setup.register, setup.district.campaign(setup.year), now.date())
     with ledger.transaction(engine) as connection:
         previous = ledger.accepted_indicators(connection, setup.year - 1)
@@ -167,7 +172,8 @@ def process_batch(setup: Setup, engine: Engine, batch: list[tuple[Unit, dt.datet
             else:
                 judged_here.add(sha)
                 to_judge.append((unit, arrived, facts, sha))
-    verdicts = judge_units([unit for unit, *_ in to_judge], rules, previous.get)
+    units = [unit for unit, *_ in to_judge]
+    verdicts = judge_units(units, rules, previous.get, reader=isolated.read_ahead(units, setup.district))
     recorded: list[tuple[int, Verdict | None]] = []
     changed_status: list[int] = []
     with ledger.transaction(engine) as connection:
@@ -219,15 +225,20 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
             school_code=school.code if school else None, school_name=school.name if school else None,
             school_state=states.get(school.code) if school else None, deadline=campaign.deadline,
             workbook=workbook, sheets=verdict.sheets if verdict and verdict.sheets else _archived_sheets(
-                setup, submission),
+                setup, submission, found[number]),
         ))
     with ledger.transaction(engine) as connection:
         ledger.mark_feedback(connection, ids, now)
 
 
-def _archived_sheets(setup: Setup, submission: ledger.StoredSubmission) -> list[Any] | None:
-    """Re-read a CSV group, .xls or .ods from the archive (the annotated copy is rebuilt from its sheets)."""
-    if not submission.archive or submission.status == ledger.UNRECOGNIZED:
+def _archived_sheets(setup: Setup, submission: ledger.StoredSubmission, found: list[Finding]) -> list[Any] | None:
+    """Re-read a CSV group, .xls or .ods from the archive (the annotated copy is rebuilt from its sheets).
+
+    Only files that were read once without trouble: one that failed its pre-parse checks or crashed
+    its worker (a whole-file S01/S07) is never parsed in this process.
+    """
+    unreadable = any(finding.code in ("S01", "S07") and finding.sheet == FILE_SHEET for finding in found)
+    if not submission.archive or submission.status == ledger.UNRECOGNIZED or unreadable:
         return None
     copies = [setup.outputs / path for path in submission.archive]
     if submission.kind == "csv":
@@ -322,10 +333,11 @@ def collect(setup: Setup, now: dt.datetime | None = None,
         with ledger.transaction(engine) as connection:
             run_id = ledger.start_run(connection, setup.year, now)
         processed = 0
-        for batch in batches(plan, batch_size):
-            processed += len(process_batch(setup, engine, batch, now))
-            if progress:
-                progress(processed, len(plan.new_units))
+        with IsolatedReader() as isolated:
+            for batch in batches(plan, batch_size):
+                processed += len(process_batch(setup, engine, batch, now, isolated))
+                if progress:
+                    progress(processed, len(plan.new_units))
         return finish_collection(setup, engine, plan, processed, run_id, now)
     finally:
         engine.dispose()

@@ -10,9 +10,10 @@ from typing import Any
 
 from pipeline import findings as catalogue
 from pipeline.checks import Context, check_rules
-from pipeline.discover import CSV_GROUP, UNRECOGNIZED, DroppedFile, Unit, group_units
+from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units
 from pipeline.findings import Finding, has_errors
-from pipeline.read import FILE_SHEET, RawSheet, RawSubmission, read_csv_parts, read_workbook
+from pipeline.isolation import IsolatedReader, read_unit
+from pipeline.read import FILE_SHEET, RawSheet, RawSubmission
 from pipeline.register import School, is_school_code
 from pipeline.roadmap import Campaign, District
 from pipeline.schema import check_schemas
@@ -54,13 +55,6 @@ class Rules:
     register: dict[str, School]
     campaign: Campaign
     today: dt.date
-
-
-def read_unit(unit: Unit, district: District) -> RawSubmission:
-    paths = [dropped.path for dropped in unit.files]
-    if unit.kind == CSV_GROUP:
-        return read_csv_parts(paths, district.max_file_bytes, district.max_rows_per_sheet)
-    return read_workbook(paths[0], district.max_file_bytes, district.max_rows_per_sheet)
 
 
 def judge_units(
@@ -146,4 +140,6 @@ def judge_paths(paths: list[Path], rules: Rules) -> list[Verdict]:
     for path in paths:
         info = path.stat()
         files.append(DroppedFile(path.resolve(), str(path), info.st_size, info.st_mtime))
-    return judge_units(group_units(files), rules)
+    units = group_units(files)
+    with IsolatedReader() as isolated:
+        return judge_units(units, rules, reader=isolated.read_ahead(units, rules.district))

@@ -280,7 +280,7 @@ def _section_view(key: str, number: str, section: Section, chart_views: list[Cha
 
 
 def _coverage_charts(report: YearReport) -> list[ChartView]:
-    svg = charts.arrivals_line(report.arrivals, report.deadline)
+    svg = charts.arrivals_line(report.arrivals, report.deadline, window=report.window)
     return _charts([(f"Поступление принятых отчётов и срок сдачи {ru_date(report.deadline)}", svg)])
 
 

@@ -73,3 +73,4 @@ class YearReport:
     appendix_warnings: pd.DataFrame  # columns school, name, code, sheet, cell, message (accepted files)
     appendix_links: pd.DataFrame  # columns school, name, item, link
     files_used: pd.DataFrame  # columns path, sha256, school, status, arrived_at (the ledger of files)
+    window: tuple[dt.date, dt.date] | None = None  # the collection window, for the arrivals chart

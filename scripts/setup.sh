@@ -10,8 +10,8 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     exit 2
 fi
 
-# WeasyPrint needs Pango; reports need a font with Cyrillic; tests read PDFs with pdftotext.
-SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils"
+# WeasyPrint needs Pango (and HarfBuzz subsetting for small fonts); reports need a font with Cyrillic; tests read PDFs with pdftotext.
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils"
 missing=""
 for package in $SYSTEM_PACKAGES; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
@@ -19,7 +19,8 @@ done
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "Устанавливаю системные пакеты:$missing"
-        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } \
+            >.setup-apt.log 2>&1 || { cat .setup-apt.log >&2; exit 2; }
     else
         echo "Не хватает системных пакетов:$missing" >&2
         echo "Установите их: sudo apt-get install$missing" >&2
@@ -31,7 +32,13 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+    echo "Устанавливаю зависимости в .venv (несколько минут при первом запуске)…"
+    # pip is chatty on stderr even with -q; keep its output in a log and show it only on failure.
+    if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip \
+           && .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"; } >.setup-pip.log 2>&1; then
+        cat .setup-pip.log >&2
+        echo "Не удалось установить зависимости (журнал: .setup-pip.log)." >&2
+        exit 2
+    fi
     touch .venv/.installed
 fi

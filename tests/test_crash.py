@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT, good_report, set_cell, write_xlsx
+
 from pipeline import ledger
 from pipeline.collect import collect, load_setup
 
@@ -86,7 +86,7 @@ def test_two_collections_at_once_one_waits_its_turn_or_says_so(district_inputs: 
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
     second = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    first_out, first_err = first.communicate(timeout=600)
+    _, first_err = first.communicate(timeout=600)
     assert first.returncode == 0, first_err
     assert second.returncode == 2
     assert "уже обрабатывается" in second.stderr

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PROJECT
+
 from pipeline import ledger
 from pipeline.annual import build_report
 from pipeline.collect import collect, load_setup
