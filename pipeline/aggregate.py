@@ -34,6 +34,13 @@ RATIOS = {  # name → (numerator, denominator, factor); REPORT_FORMAT §3.6
     "Обновляемость фонда, %": ("P09", "P06", 1.0),
     "Доля учебников в фонде, %": ("P07", "P06", 1.0),
 }
+# The figures compared with last year: the ones a head of department asks about, not every box.
+DYNAMICS_FIGURES = (
+    "Принято отчётов", "Доля принятых отчётов", "Приняты в срок", "Средний индекс внедрения",
+    "ОО, выполнившие все применимые мероприятия", "Обучающихся (P01)", "Пользователей библиотек (P02)",
+    "Охват обучающихся", "Библиотечный фонд (P06)", "Читаемость", "Обращаемость фонда", "Среднее число зон ИБЦ",
+    "Сотрудников библиотек", "КПК за последние 3 года: педагоги-библиотекари",
+)
 KEY_RATIOS = ("Читаемость", "Посещаемость", "Обращаемость фонда", "Книгообеспеченность")
 ZONES = ("P19.1", "P19.2", "P19.3", "P19.4", "P19.5", "P19.6", "P19.7")
 TOTALLED = ("P01", "P02", "P03", "P04", "P05", "P06", "P07", "P08", "P09", "P10", "P12", "P13", "P14", "P15",
@@ -460,7 +467,8 @@ def build_dynamics(current: list[Figure], previous: list[Figure] | None, wide: p
             columns=["figure", "previous", "current", "unit"])
     before = key_figures(previous)
     figures = [Figure(figure.label, figure.value, figure.unit, figure.base, figure.of,
-                      before[figure.label].value if figure.label in before else None) for figure in current]
+                      before[figure.label].value if figure.label in before else None)
+               for figure in current if figure.label in DYNAMICS_FIGURES]
     comparable = [figure for figure in figures if figure.value is not None and figure.previous is not None]
     table = pd.DataFrame([{"Показатель": figure.label, "Прошлый год": figure.previous, "Текущий год": figure.value,
                            "Изменение": figure.change, "Ед. изм.": figure.unit} for figure in comparable])

@@ -246,7 +246,8 @@ def year_over_year_bars(frame: pd.DataFrame, years: tuple[int, int] | None = Non
     height = 1.35 * rows + 0.2
     # A fixed grid: panel titles take at most three short lines, so no layout engine is needed (it would
     # cost more than the drawing itself with sixteen panels).
-    with _figure("year_over_year_bars", WIDTH_IN, height, constrained=False) as (figure, svg):
+    # The first panel's name keeps ids unique when a long list is drawn as several charts on one page.
+    with _figure(f"year_over_year_bars-{data.at[0, 'figure']}", WIDTH_IN, height, constrained=False) as (figure, svg):
         panels = figure.subplots(rows, columns, squeeze=False)
         figure.subplots_adjust(left=0.01, right=0.99, top=1 - 0.5 / height, bottom=0.2 / height,
                                hspace=0.45 / 0.85 * 1.6, wspace=0.25)
