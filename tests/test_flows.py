@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -37,3 +38,29 @@ def test_collect_flow_records_and_reports_every_file(tmp_path: Path, report: dic
     assert (tmp_path / "outputs" / "2025" / "status.html").exists()
     again = flows.collect(2025, str(inputs), str(tmp_path / "outputs"))
     assert again["processed"] == 0
+
+
+def test_both_flows_run_end_to_end_on_the_demo_district(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT / "inputs", tmp_path / "inputs")
+    inputs, outputs = str(tmp_path / "inputs"), str(tmp_path / "outputs")
+    collected = flows.collect(2024, inputs, outputs)
+    assert {item["state"] for item in collected["schools"]} == {"on_time", "late", "missing"}
+
+    paths = flows.annual_report(2025, inputs, outputs)
+
+    assert Path(paths["pdf"]).read_bytes().startswith(b"%PDF")
+    assert Path(paths["html"]).exists() and Path(paths["svod"]).exists()
+    assert (tmp_path / "outputs" / "2025" / "status.html").exists()
+
+
+def test_pipeline_never_imports_prefect() -> None:
+    offenders = [path.name for path in (PROJECT / "pipeline").glob("*.py")
+                 if re.search(r"^\s*(from|import)\s+prefect", path.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []
+
+
+def test_serve_refuses_without_a_persistent_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: None}), pytest.raises(flows.ServeError, match="prefect server start"):
+        flows.serve_deployments(PROJECT / "inputs", Path("outputs"))
