@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import jinja2
 import openpyxl
-from babel import Locale
-from openpyxl.cell.cell import TYPE_STRING, MergedCell
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -26,6 +23,9 @@ from pipeline.findings import SEVERITY_RU, Finding
 from pipeline.labels import fold
 from pipeline.layout import FEEDBACK_SHEET
 from pipeline.read import RawSheet, column_letter
+from pipeline.templating import environment
+from pipeline.typography import count, ru_short_date
+from pipeline.xlsx_text import ILLEGAL_CHARACTERS, MAX_TEXT, put_text, put_value
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +66,9 @@ _EXCEL_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 # How RawSheet.address names a cell of a CSV part (REPORT_FORMAT §6: line number and column name).
 _CSV_CELL_BY_NAME = re.compile(r"^стр\. ([0-9]{1,7}), «(.*)»$")
 _CSV_CELL_BY_NUMBER = re.compile(r"^стр\. ([0-9]{1,7}), столбец ([0-9]{1,5})$")
-_FORMULA_START = ("=", "+", "-", "@")
-# Control characters that openpyxl refuses to write (it raises IllegalCharacterError on them).
-_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 MAX_EXCEL_ROW = 1_048_576
 MAX_EXCEL_COLUMN = 16_384
-MAX_EXCEL_TEXT = 32_767
 
 
 @dataclass(frozen=True)
@@ -148,34 +144,12 @@ def render_page(item: FeedbackInput) -> str:
         "summary": count_summary(errors, len(ordered) - errors),
         "severity_ru": SEVERITY_RU,
     }
-    return _environment().get_template("feedback.html").render(context)
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["ru_date"] = to_ru_date
-    environment.filters["ru_datetime"] = to_ru_datetime
-    return environment
-
-
-def to_ru_date(value: datetime.date) -> str:
-    return value.strftime("%d.%m.%Y")
-
-
-def to_ru_datetime(value: datetime.datetime) -> str:
-    return value.strftime("%d.%m.%Y %H:%M")
+    return environment().get_template("feedback.html").render(context)
 
 
 def status_explanation(item: FeedbackInput) -> str:
     """Say what the status means for the school and what to do next."""
-    deadline = to_ru_date(item.deadline)
+    deadline = ru_short_date(item.deadline)
     if item.status == "accepted":
         return "Отчёт принят. Предупреждения ниже можно учесть в следующий раз."
     if item.status == "rejected":
@@ -206,20 +180,14 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda finding: not finding.is_error)
 
 
-_RUSSIAN = Locale("ru")
-ERROR_FORMS = {"one": "ошибка", "few": "ошибки", "many": "ошибок", "other": "ошибки"}
-WARNING_FORMS = {"one": "предупреждение", "few": "предупреждения", "many": "предупреждений", "other": "предупреждения"}
+ERROR_FORMS = ("ошибка", "ошибки", "ошибок")
+WARNING_FORMS = ("предупреждение", "предупреждения", "предупреждений")
 
 
 def count_summary(errors: int, warnings: int) -> str:
     """«3 ошибки, 1 предупреждение»; «Замечаний нет.» when both are zero."""
-    parts = [ru_count(count, forms) for count, forms in ((errors, ERROR_FORMS), (warnings, WARNING_FORMS)) if count]
+    parts = [count(number, *forms) for number, forms in ((errors, ERROR_FORMS), (warnings, WARNING_FORMS)) if number]
     return ", ".join(parts) if parts else "Замечаний нет."
-
-
-def ru_count(count: int, forms: dict[str, str]) -> str:
-    """Return «<count> <word>» with the Russian plural form CLDR gives for *count*."""
-    return f"{count} {forms[_RUSSIAN.plural_form(count)]}"
 
 
 def write_annotated_workbook(target: Path, item: FeedbackInput) -> bool:
@@ -263,7 +231,7 @@ def build_workbook(sheets: list[RawSheet]) -> openpyxl.Workbook:
             for column_index, value in enumerate(row, start=1):
                 if value is None or value == "":
                     continue
-                _put(worksheet.cell(row_index, column_index), value)
+                put_value(worksheet.cell(row_index, column_index), value)
     return workbook
 
 
@@ -282,27 +250,6 @@ def _drop_feedback_sheet(workbook: openpyxl.Workbook) -> None:
     for title in list(workbook.sheetnames):
         if fold(title) == fold(FEEDBACK_SHEET):
             workbook.remove(workbook[title])
-
-
-def _put(cell: Any, value: Any) -> None:
-    """Write a raw value; text is always text (a school's «=…» must never become a live formula)."""
-    if isinstance(value, str):
-        _put_text(cell, value)
-        return
-    cell.value = value
-    if isinstance(value, datetime.datetime):
-        cell.number_format = "DD.MM.YYYY HH:MM"
-    elif isinstance(value, datetime.date):
-        cell.number_format = "DD.MM.YYYY"
-
-
-def _put_text(cell: Any, text: str) -> None:
-    text = _ILLEGAL_CHARACTERS.sub("", text)[:MAX_EXCEL_TEXT]
-    cell.value = text
-    if text.startswith(_FORMULA_START):
-        cell.data_type = TYPE_STRING
-        # Keeps it text when the school edits the cell in Excel, too.
-        cell.quotePrefix = True
 
 
 def to_excel_cell(cell: str, header: list[Any]) -> str | None:
@@ -373,7 +320,7 @@ def _mark_cells(workbook: openpyxl.Workbook, findings: list[Finding], targets: l
         lines = [f"{hit.code}: {hit.message} {hit.hint}" for hit in hits]
         if cell.comment is not None and cell.comment.author != COMMENT_AUTHOR:
             lines.insert(0, cell.comment.text)  # the school's own note stays
-        text = _ILLEGAL_CHARACTERS.sub("", "\n".join(lines))[:MAX_EXCEL_TEXT]
+        text = ILLEGAL_CHARACTERS.sub("", "\n".join(lines))[:MAX_TEXT]
         comment = Comment(text, COMMENT_AUTHOR)
         comment.width = 320
         comment.height = min(600, 40 + 15 * (len(text) // 45 + len(lines)))
@@ -394,13 +341,13 @@ def _add_feedback_sheet(
         row = number + 1
         sheet.cell(row, 1, number)
         level = sheet.cell(row, 2)
-        _put_text(level, SEVERITY_RU.get(finding.severity, finding.severity))
+        put_text(level, SEVERITY_RU.get(finding.severity, finding.severity))
         level.fill = ERROR_FILL if finding.is_error else WARNING_FILL
-        _put_text(sheet.cell(row, 3), finding.sheet)
+        put_text(sheet.cell(row, 3), finding.sheet)
         _put_address(sheet.cell(row, 4), finding, target)
-        _put_text(sheet.cell(row, 5), finding.value)
-        _put_text(sheet.cell(row, 6), f"{finding.code}: {finding.message}")
-        _put_text(sheet.cell(row, 7), finding.hint)
+        put_text(sheet.cell(row, 5), finding.value)
+        put_text(sheet.cell(row, 6), f"{finding.code}: {finding.message}")
+        put_text(sheet.cell(row, 7), finding.hint)
         for column in range(1, len(FEEDBACK_COLUMNS) + 1):
             if column != 4 or target is None:
                 sheet.cell(row, column).alignment = wrap
@@ -417,11 +364,11 @@ def _add_feedback_sheet(
 
 def _put_address(cell: Any, finding: Finding, target: tuple[str, str] | None) -> None:
     if target is None:
-        _put_text(cell, finding.cell)
+        put_text(cell, finding.cell)
         return
     title, coordinate = target
     shown = coordinate if finding.cell.replace("$", "").upper() == coordinate else f"{coordinate} ({finding.cell})"
-    _put_text(cell, shown)
+    put_text(cell, shown)
     quoted = title.replace("'", "''")
     # An internal link is a «location» in OOXML; a «#…» target would be stored as an external relationship.
     cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{coordinate}")

@@ -24,11 +24,10 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from pipeline import charts
 from pipeline.atomic import atomic_path, write_text
 from pipeline.report_model import Figure, Section, YearReport
+from pipeline.templating import environment
 from pipeline.typography import (
-    base_text,
     count,
     is_missing,
-    plural,
     ru_change,
     ru_date,
     ru_number,
@@ -547,24 +546,8 @@ def figure_change(figure: Figure) -> str:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters.update({
-        "ru_number": ru_number,
-        "ru_percent": ru_percent,
-        "ru_date": ru_date,
-        "ru_short_date": ru_short_date,
-        "plural": plural,
-        "count": count,
-        "base_text": base_text,
-        "cell": format_cell,
-        "safe_link": safe_link,
-        "figure_value": figure_value,
-        "figure_change": figure_change,
-    })
-    return environment
+    """The shared document environment plus the report's own cell and figure filters."""
+    env = environment().overlay()
+    env.filters.update({"cell": format_cell, "safe_link": safe_link, "figure_value": figure_value,
+                        "figure_change": figure_change})
+    return env

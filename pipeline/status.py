@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import openpyxl
-from babel import Locale
-from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -22,6 +17,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.atomic import atomic_path, write_text
 from pipeline.register import School
 from pipeline.roadmap import Campaign
+from pipeline.templating import environment
+from pipeline.typography import count, ru_short_date
+from pipeline.xlsx_text import put_value
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +39,8 @@ XLSX_NAME = "status.xlsx"
 STATUS_SHEET = "Статус"
 SUMMARY_SHEET = "Сводка"
 
-SCHOOL_FORMS = {"one": "школа", "few": "школы", "many": "школ", "other": "школы"}
-DAY_FORMS = {"one": "день", "few": "дня", "many": "дней", "other": "дня"}
-_RUSSIAN = Locale("ru")
+SCHOOL_FORMS = ("школа", "школы", "школ")
+DAY_FORMS = ("день", "дня", "дней")
 
 CONSOLE_WIDTH = 100
 CONSOLE_NAME_WIDTH = 40
@@ -72,8 +69,6 @@ DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 HEADER_FONT = Font(bold=True)
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
-# openpyxl refuses these control characters; a register or file name could still carry one.
-_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -203,18 +198,18 @@ def render_status(status: CampaignStatus) -> str:
             "state": state,
             "label": STATE_RU[state],
             "count": counts[state],
-            "text": ru_count(counts[state], SCHOOL_FORMS),
+            "text": count(counts[state], *SCHOOL_FORMS),
         }
         for state in ATTENTION_ORDER
     ]
-    return _environment().get_template(HTML_NAME).render(
+    return environment().get_template(HTML_NAME).render(
         status=status,
         campaign=status.campaign,
         schools=by_attention(status),
         summary=summary,
         # The bar is drawn from the states in the order a report moves through them.
         bar=[item for item in reversed(summary) if item["count"]],
-        total_text=ru_count(total, SCHOOL_FORMS),
+        total_text=count(total, *SCHOOL_FORMS),
         accepted=accepted,
         accepted_percent=round(100 * accepted / total) if total else 0,
         days_text=days_left_text(status.days_left),
@@ -222,36 +217,13 @@ def render_status(status: CampaignStatus) -> str:
     )
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
-    )
-    environment.filters["ru_date"] = to_ru_date
-    environment.filters["ru_datetime"] = to_ru_datetime
-    return environment
-
-
-def to_ru_date(value: datetime.date) -> str:
-    return value.strftime("%d.%m.%Y")
-
-
-def to_ru_datetime(value: datetime.datetime) -> str:
-    return value.strftime("%d.%m.%Y %H:%M")
-
-
-def ru_count(count: int, forms: dict[str, str]) -> str:
-    """Return «<count> <word>» with the Russian plural form CLDR gives for *count*: «3 школы», «5 школ»."""
-    return f"{count} {forms[_RUSSIAN.plural_form(count)]}"
-
-
 def days_left_text(days: int) -> str:
     """«до срока 5 дней», «срок сдачи сегодня», «срок прошёл 2 дня назад»."""
     if days > 0:
-        return f"до срока {ru_count(days, DAY_FORMS)}"
+        return f"до срока {count(days, *DAY_FORMS)}"
     if days == 0:
         return "срок сдачи сегодня"
-    return f"срок прошёл {ru_count(-days, DAY_FORMS)} назад"
+    return f"срок прошёл {count(-days, *DAY_FORMS)} назад"
 
 
 def build_status_workbook(status: CampaignStatus) -> openpyxl.Workbook:
@@ -268,7 +240,7 @@ def build_status_workbook(status: CampaignStatus) -> openpyxl.Workbook:
 
 def _fill_status_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
     for column, (title, width) in enumerate(STATUS_COLUMNS, start=1):
-        cell = _put(sheet.cell(row=1, column=column), title)
+        cell = put_value(sheet.cell(row=1, column=column), title)
         cell.font = HEADER_FONT
         cell.alignment = HEADER_ALIGNMENT
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -286,7 +258,7 @@ def _fill_status_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
             school.accepted_path,
         )
         for column, value in enumerate(values, start=1):
-            _put(sheet.cell(row=row, column=column), value)
+            put_value(sheet.cell(row=row, column=column), value)
         sheet.cell(row=row, column=4).fill = STATE_FILLS[school.state]
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(STATUS_COLUMNS))}{len(status.schools) + 1}"
@@ -317,8 +289,8 @@ def _fill_summary_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
         ("Дней до срока (отрицательное — срок прошёл)", status.days_left),
     ]
     for row, (label, value) in enumerate(rows, start=1):
-        _put(sheet.cell(row=row, column=1), label)
-        _put(sheet.cell(row=row, column=2), value)
+        put_value(sheet.cell(row=row, column=1), label)
+        put_value(sheet.cell(row=row, column=2), value)
         if label == "Состояние":
             sheet.cell(row=row, column=1).font = HEADER_FONT
             sheet.cell(row=row, column=2).font = HEADER_FONT
@@ -329,30 +301,14 @@ def _fill_summary_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
     sheet.column_dimensions["B"].width = 18
 
 
-def _put(cell: Cell, value: Any) -> Cell:
-    """Write *value*; text is always text (a school name «=…» must never become a live formula)."""
-    if isinstance(value, str):
-        value = _ILLEGAL_CHARACTERS.sub("", value)
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"
-        # Keeps it text when someone edits the cell in Excel, too.
-        cell.quotePrefix = True
-    elif isinstance(value, datetime.datetime):
-        cell.number_format = DATETIME_FORMAT
-    elif isinstance(value, datetime.date):
-        cell.number_format = DATE_FORMAT
-    return cell
-
-
 def format_status(status: CampaignStatus) -> str:
     """Return a plain-text Russian table for the console, lines at most 100 characters."""
     campaign = status.campaign
     counts = status.counts
     lines = [
-        f"Кампания {campaign.year}: срок сдачи {to_ru_date(campaign.deadline)}, {days_left_text(status.days_left)}",
+        f"Кампания {campaign.year}: срок сдачи {ru_short_date(campaign.deadline)}, {days_left_text(status.days_left)}",
         " · ".join(f"{STATE_RU[state]}: {counts[state]}" for state in ATTENTION_ORDER),
-        f"Ожидается {ru_count(len(status.schools), SCHOOL_FORMS)}; "
+        f"Ожидается {count(len(status.schools), *SCHOOL_FORMS)}; "
         f"файлов без школы из списка: {status.unattributed}",
     ]
     if not status.schools:
@@ -366,12 +322,13 @@ def format_status(status: CampaignStatus) -> str:
     header = f"{'Код ОО':<{code_width}}  {'Состояние':<{state_width}}  {'Принят':<{date_width}}  Наименование"
     lines += ["", header, "-" * min(CONSOLE_WIDTH, prefix_width + name_width)]
     for school in by_attention(status):
-        accepted = to_ru_date(school.accepted_at) if school.accepted_at else NO_VALUE
+        accepted = ru_short_date(school.accepted_at) if school.accepted_at else NO_VALUE
         name = _shorten(school.name, name_width)
         lines.append(
             f"{school.code:<{code_width}}  {STATE_RU[school.state]:<{state_width}}  {accepted:<{date_width}}  {name}"
         )
-    return "\n".join(line.rstrip() for line in lines)
+    # A terminal shows no-break spaces as odd characters in some fonts: plain spaces on the console.
+    return "\n".join(line.rstrip() for line in lines).replace("\u00a0", " ")
 
 
 def _shorten(text: str, width: int) -> str:

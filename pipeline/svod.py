@@ -10,7 +10,7 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
-from openpyxl.cell.cell import TYPE_STRING, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -19,6 +19,7 @@ from pipeline.atomic import atomic_path
 from pipeline.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.report_model import YearReport
 from pipeline.typography import is_missing
+from pipeline.xlsx_text import put_text
 
 WHOLE_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"
@@ -28,11 +29,7 @@ DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 HEADER_FILL = PatternFill("solid", fgColor="E6ECF3")
 MAX_TITLE = 31
 MAX_WIDTH = 60
-MAX_TEXT = 32_767
 _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\]")
-_FORMULA_START = ("=", "+", "-", "@")
-# Control characters openpyxl refuses to write (IllegalCharacterError).
-_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def write_svod(report: YearReport, path: Path) -> Path:
@@ -142,7 +139,7 @@ def put_value(cell: Cell, value: Any, share: bool = False) -> None:
     if is_missing(value):
         return
     if isinstance(value, bool):
-        _put_text(cell, "да" if value else "нет")
+        put_text(cell, "да" if value else "нет")
     elif isinstance(value, numbers.Real):
         number = float(value)
         cell.value = int(number) if number.is_integer() and not share else number
@@ -159,16 +156,7 @@ def put_value(cell: Cell, value: Any, share: bool = False) -> None:
         cell.value = value
         cell.number_format = DATE_FORMAT
     else:
-        _put_text(cell, str(value))
-
-
-def _put_text(cell: Cell, text: str) -> None:
-    text = _ILLEGAL_CHARACTERS.sub("", text)[:MAX_TEXT]
-    cell.value = text
-    if text.startswith(_FORMULA_START):
-        # A school's «=HYPERLINK(…)» must stay text, in openpyxl and when someone edits the cell in Excel.
-        cell.data_type = TYPE_STRING
-        cell.quotePrefix = True
+        put_text(cell, str(value))
 
 
 def _display_width(value: Any) -> int:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -32,6 +31,7 @@ from pipeline.layout import (
 )
 from pipeline.register import School, is_school_code
 from pipeline.roadmap import District, Indicator
+from pipeline.xlsx_text import put_value
 
 WORKBOOK_TITLE = "Отчёт ИБЦ"
 # Sheets with a row per staff member, course or award have no fixed rows: cell checks cover this many.
@@ -106,9 +106,9 @@ def _write_lists(sheet: Worksheet, district: District) -> dict[str, str]:
     ranges = {}
     for index, (name, values) in enumerate(lists.items(), start=1):
         letter = get_column_letter(index)
-        _put(sheet.cell(row=1, column=index), name).font = HEADER_FONT
+        put_value(sheet.cell(row=1, column=index), name).font = HEADER_FONT
         for row, value in enumerate(values, start=2):
-            _put(sheet.cell(row=row, column=index), value)
+            put_value(sheet.cell(row=row, column=index), value)
         sheet.column_dimensions[letter].width = max(len(value) for value in (name, *values)) + 2
         ranges[name] = f"{quote_sheetname(sheet.title)}!${letter}$2:${letter}${len(values) + 1}"
     # Hidden is not protected: a school that unhides the sheet still cannot break the dropdowns.
@@ -126,8 +126,8 @@ def _fill_title(sheet: Worksheet, district: District, school: School, year: int,
         "Отчётный год": year,
     }
     for row, field in enumerate(TITLE_FIELDS, start=2):
-        _put(sheet.cell(row=row, column=1), field.name)
-        value = _put(sheet.cell(row=row, column=2), prefilled.get(field.name))
+        put_value(sheet.cell(row=row, column=1), field.name)
+        value = put_value(sheet.cell(row=row, column=2), prefilled.get(field.name))
         value.alignment = Alignment(wrap_text=True, vertical="top")
         if field.name not in LOCKED_TITLE_FIELDS:
             value.protection = UNLOCKED
@@ -148,10 +148,10 @@ def _fill_roadmap(sheet: Worksheet, district: District, lists: dict[str, str]) -
     last_row = len(district.items) + 1
     for row, item in enumerate(district.items, start=2):
         # Text, not numbers: a spreadsheet would otherwise show item «2» as 2 and «3.1» as 3,1.
-        code = _put(sheet.cell(row=row, column=1), item.code)
+        code = put_value(sheet.cell(row=row, column=1), item.code)
         code.number_format = TEXT_FORMAT
-        _put(sheet.cell(row=row, column=2), item.title)
-        _put(sheet.cell(row=row, column=3), item.due_label)
+        put_value(sheet.cell(row=row, column=2), item.title)
+        put_value(sheet.cell(row=row, column=3), item.due_label)
         for index, column in enumerate(layout.columns, start=1):
             cell = sheet.cell(row=row, column=index)
             cell.alignment = Alignment(wrap_text=_is_long_text(column), vertical="top")
@@ -186,10 +186,10 @@ def _fill_indicators(sheet: Worksheet, district: District, lists: dict[str, str]
     # One validation per kind of indicator, covering all its cells, rather than one per row.
     validations: dict[tuple[Any, ...], DataValidation] = {}
     for row, indicator in enumerate(district.indicators, start=2):
-        code = _put(sheet.cell(row=row, column=1), indicator.code)
+        code = put_value(sheet.cell(row=row, column=1), indicator.code)
         code.number_format = TEXT_FORMAT
-        _put(sheet.cell(row=row, column=2), indicator.name)
-        _put(sheet.cell(row=row, column=3), indicator.unit)
+        put_value(sheet.cell(row=row, column=2), indicator.name)
+        put_value(sheet.cell(row=row, column=3), indicator.unit)
         for index, column in enumerate(layout.columns, start=1):
             cell = sheet.cell(row=row, column=index)
             cell.alignment = Alignment(wrap_text=_is_long_text(column), vertical="top")
@@ -208,7 +208,7 @@ def _fill_indicators(sheet: Worksheet, district: District, lists: dict[str, str]
 
 def _write_header(sheet: Worksheet, layout: SheetLayout) -> None:
     for index, column in enumerate(layout.columns, start=1):
-        cell = _put(sheet.cell(row=1, column=index), column.name)
+        cell = put_value(sheet.cell(row=1, column=index), column.name)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = HEADER_ALIGNMENT
@@ -307,14 +307,6 @@ def _instructions(district: District) -> Comment:
     comment.width = 480
     comment.height = 320
     return comment
-
-
-def _put(cell: Cell, value: Any) -> Cell:
-    """Write *value*; text that looks like a formula stays text (district and register data are never code)."""
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"
-    return cell
 
 
 def _is_long_text(column: Column) -> bool:

@@ -113,3 +113,9 @@ def _decimal(number: Real) -> decimal.Decimal:
 def _half_up() -> decimal.localcontext:
     # Babel quantizes in the current decimal context, ROUND_HALF_EVEN by default («2,5» → «2»).
     return decimal.localcontext(rounding=decimal.ROUND_HALF_UP)
+
+
+def ru_datetime(value: dt.datetime | None) -> str:
+    """«05.11.2025 09:00»."""
+    return MISSING if value is None else value.strftime("%d.%m.%Y %H:%M")
+

@@ -1,0 +1,36 @@
+"""Write values into openpyxl cells safely: text from schools stays text, never a live formula."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL_CHARACTERS
+from openpyxl.cell.cell import TYPE_STRING
+
+MAX_TEXT = 32767  # Excel's limit for one cell
+FORMULA_START = ("=", "+", "-", "@")  # what Excel (and CSV injection) treat as a formula
+DATE_FORMAT = "DD.MM.YYYY"
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+
+
+def put_text(cell: Any, text: str) -> Any:
+    """Write *text* as a string cell; «=HYPERLINK(…)» or «=cmd|…» stays text, in openpyxl and in Excel."""
+    text = ILLEGAL_CHARACTERS.sub("", text)[:MAX_TEXT]
+    cell.value = text
+    if text.startswith(FORMULA_START):
+        cell.data_type = TYPE_STRING
+        cell.quotePrefix = True  # keeps it text when someone edits the cell in Excel, too
+    return cell
+
+
+def put_value(cell: Any, value: Any) -> Any:
+    """Write a raw value: text via put_text, dates with a Russian date format, the rest as it is."""
+    if isinstance(value, str):
+        return put_text(cell, value)
+    cell.value = value
+    if isinstance(value, dt.datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, dt.date):
+        cell.number_format = DATE_FORMAT
+    return cell
