@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path next to *target*; on success fsync it and rename it over *target*."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        # A run killed mid-write leaves its temporary file behind; the campaign lock means no other
+        # writer of this target is alive, so any such leftover is stale.
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
         handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         # mkstemp makes the file private (0600); outputs are documents for others to read.
         os.fchmod(handle, 0o666 & ~_UMASK)

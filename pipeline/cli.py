@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    if not arguments.debug:
+        # Prefect would print its own traceback of a failed task next to our Russian message.
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     try:
         handler = {"validate": run_validate, "collect": run_collect, "status": run_status,
                    "templates": run_templates, "report": run_report, "serve": run_serve}[arguments.command]
@@ -85,6 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Прервано.", file=sys.stderr)
         return 130
+    except Exception as error:  # a program error: a message, and the traceback only with --debug
+        if arguments.debug:
+            raise
+        print(f"Непредвиденная ошибка: {error}\nПовторите команду с --debug, чтобы увидеть подробности.",
+              file=sys.stderr)
+        return EXIT_FINDINGS
 
 
 def _setup(arguments: argparse.Namespace, year: int) -> Any:
