@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import PROJECT
 
 CORPUS = PROJECT / "tests" / "data" / "hostile"
@@ -93,9 +91,9 @@ if __name__ == "__main__":
 
 
 def test_render_killed_midway_leaves_the_previous_report_intact(tmp_path: Path) -> None:
+    from pipeline import ledger
     from pipeline.annual import build_report, write_report
     from pipeline.collect import collect, load_setup
-    from pipeline import ledger
 
     shutil.copytree(PROJECT / "inputs", tmp_path / "inputs")
     inputs, outputs = tmp_path / "inputs", tmp_path / "outputs"
