@@ -18,8 +18,12 @@ class OutputError(Exception):
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to *target*; on success fsync it and rename it over *target*."""
+def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path next to *target*; on success fsync it and rename it over *target*.
+
+    *durable* = False skips the fsyncs for documents the next run can write again (feedback pages):
+    the rename still makes the switch atomic; only a power cut could lose the newest version.
+    """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         # A run killed mid-write leaves its temporary file behind; the campaign lock means no other
@@ -35,10 +39,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
-        with temporary.open("rb+") as written:
-            os.fsync(written.fileno())
+        if durable:
+            with temporary.open("rb+") as written:
+                os.fsync(written.fileno())
         os.replace(temporary, target)
-        _fsync_folder(target.parent)
+        if durable:
+            _fsync_folder(target.parent)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"не удалось записать {target}: {error.strerror or error}") from error
@@ -47,13 +53,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-def write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as temporary:
+def write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
+    with atomic_path(target, durable) as temporary:
         temporary.write_bytes(data)
 
 
-def write_text(target: Path, text: str) -> None:
-    write_bytes(target, text.encode("utf-8"))
+def write_text(target: Path, text: str, durable: bool = True) -> None:
+    write_bytes(target, text.encode("utf-8"), durable)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -52,10 +52,11 @@ class Row:
 def rows(data: SheetData | None) -> Iterator[Row]:
     if data is None:
         return
-    for position in range(len(data.frame)):
+    for position in range(len(data)):
         settled = frozenset(column for row, column in data.settled if row == position)
-        yield Row(data.frame.iloc[position].to_dict(), data.cells.iloc[position].to_dict(),
-                  data.raw.iloc[position].to_dict(), settled)
+        yield Row({name: values[position] for name, values in data.values.items()},
+                  {name: cells[position] for name, cells in data.cells.items()},
+                  {name: raw[position] for name, raw in data.raw.items()}, settled)
 
 
 def check_rules(submission: Submission, context: Context) -> list[Finding]:
@@ -257,7 +258,7 @@ def check_staff(submission: Submission, context: Context) -> list[Finding]:
 def check_indicators(submission: Submission, context: Context) -> list[Finding]:
     """Required indicators (V01) and L01–L08."""
     data = submission.sheets.get(INDICATORS)
-    if data is None or not len(data.frame):
+    if data is None or not len(data):
         return []
     district = context.district
     row = next(rows(data))

@@ -183,7 +183,7 @@ def process_batch(setup: Setup, engine: Engine, batch: list[tuple[Unit, dt.datet
                 for file, (_, file_sha, *_) in zip(unit.files, facts, strict=True))
             data = None
             if verdict.status == ledger.ACCEPTED and verdict.submission is not None:
-                data = {name: sheet.frame for name, sheet in verdict.submission.sheets.items()}
+                data = {name: sheet.values for name, sheet in verdict.submission.sheets.items()}
             new = ledger.NewSubmission(sha, unit.kind, verdict.school, verdict.status, arrived, tuple(facts),
                                        tuple(verdict.findings), archived, data)
             submission_id, superseded = ledger.record(connection, setup.year, new, now)

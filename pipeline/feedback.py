@@ -104,13 +104,18 @@ def feedback_folder(outputs: Path, year: int, school_code: str | None, sha256: s
 
 
 def write_feedback(outputs: Path, item: FeedbackInput) -> list[Path]:
-    """Write the HTML page and, for a readable file, the annotated workbook; return the written paths."""
+    """Write the HTML page and, for a readable file with errors, the annotated workbook; return the paths.
+
+    The annotated copy is for the file a school must fix: loading and saving a workbook with openpyxl
+    costs ~150 ms, more than judging it, and the page already lists every warning with its cell.
+    """
     folder = feedback_folder(outputs, item.year, item.school_code, item.sha256)
     name = f"{safe_stem(item.file_name)}_{item.sha256[:8].lower()}"
     page = folder / f"{name}.html"
-    write_text(page, render_page(item))
+    write_text(page, render_page(item), durable=False)  # atomic by rename; not worth two fsyncs a file
     written = [page]
-    if item.status != "unrecognized" and (item.workbook is not None or item.sheets):
+    has_errors = any(finding.is_error for finding in item.findings)
+    if item.status != "unrecognized" and has_errors and (item.workbook is not None or item.sheets):
         annotated = folder / f"{name}_замечания.xlsx"
         if write_annotated_workbook(annotated, item):
             written.append(annotated)

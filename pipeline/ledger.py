@@ -221,7 +221,7 @@ class NewSubmission:
     files: tuple[tuple[str, str, int, float], ...]  # (relative path, sha256, size, mtime)
     findings: tuple[Finding, ...]
     archive: tuple[str, ...]
-    data: dict[str, pd.DataFrame] | None = None  # sheet → typed frame, for an accepted submission
+    data: dict[str, dict[str, list[Any]]] | None = None  # sheet → column → values, for an accepted one
     duplicate_of: int | None = None
 
 
@@ -315,26 +315,28 @@ def record(connection: Connection, year: int, new: NewSubmission, now: dt.dateti
 
 
 def _store_data(connection: Connection, submission_id: int, year: int, school: str,
-                data: dict[str, pd.DataFrame]) -> None:
+                data: dict[str, dict[str, list[Any]]]) -> None:
+    """Insert the accepted values; *data* maps a sheet to its columns' value lists."""
     base = {"submission_id": submission_id, "year": year, "school": school}
     for sheet, (table, columns) in DATA_TABLES.items():
-        frame = data.get(sheet)
-        if frame is None or not len(frame):
+        values = data.get(sheet)
+        rows = len(next(iter(values.values()), [])) if values else 0
+        if not rows:
             continue
         records = []
-        for position, values in enumerate(frame.to_dict("records")):
+        for position in range(rows):
             record_ = dict(base)
             if "row" in table.c:
                 record_["row"] = position + 1
             for column, source in columns.items():
-                record_[column] = _to_db(values.get(source))
+                record_[column] = _to_db(values[source][position] if source in values else None)
             records.append(record_)
         connection.execute(table.insert(), records)
-    frame = data.get("Показатели")
-    if frame is not None and len(frame):
-        values = frame.iloc[0].to_dict()
+    indicators = data.get("Показатели")
+    if indicators:
         connection.execute(indicator_data.insert(), [
-            {**base, "code": code, "value": _to_db(value)} for code, value in values.items()
+            {**base, "code": code, "value": _to_db(column[0] if column else None)}
+            for code, column in indicators.items()
         ])
 
 

@@ -157,6 +157,7 @@ class TableView:
     rows: list[list[tuple[Any, str]]]  # (value, kind) per cell: a row's unit «%» makes its numbers shares
     groups: list[str | None] = field(default_factory=list)  # a group heading before row i, or None
     continued: bool = False
+    omitted: int = 0  # rows left to svod.xlsx: a per-school table too long for a publication
 
 
 @dataclass(frozen=True)
@@ -389,6 +390,9 @@ def column_kind(name: Any, values: pd.Series) -> str:
     return "text"
 
 
+DETAIL_ROW_LIMIT = 300
+
+
 def table_views(title: str, frame: pd.DataFrame, by_school: bool = False,
                 page: float = PAGE_CHARACTERS) -> list[TableView]:
     """One table, or several when it is wider than the page (the key columns repeat in each part);
@@ -396,6 +400,10 @@ def table_views(title: str, frame: pd.DataFrame, by_school: bool = False,
     if frame is None or frame.empty:
         return []
     frame = display_frame(frame)
+    if school_columns(frame) and len(frame) > DETAIL_ROW_LIMIT:
+        # WeasyPrint lays out ~6 ms a row (MEASURED.md) and nobody reads 2,000 rows on paper:
+        # a region's per-school detail lives in svod.xlsx, the PDF says where.
+        return [TableView(title=title, columns=[], rows=[], omitted=len(frame))]
     grouping = school_columns(frame) if by_school else []
     groups: list[str | None] = []
     if grouping:

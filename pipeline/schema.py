@@ -70,12 +70,15 @@ def check_schemas(submissions: list[Submission], district: District) -> list[lis
     result: list[list[Finding]] = [[] for _ in submissions]
     for sheet, schema in _schemas(district).items():
         parts = [(number, submission.sheets[sheet]) for number, submission in enumerate(submissions)
-                 if sheet in submission.sheets and len(submission.sheets[sheet].frame)]
+                 if sheet in submission.sheets and len(submission.sheets[sheet])]
         if not parts:
             continue
-        owners = [number for number, data in parts for _ in range(len(data.frame))]
-        offsets = [position for _, data in parts for position in range(len(data.frame))]
-        frame = pd.concat([data.frame for _, data in parts], ignore_index=True)
+        owners = [number for number, data in parts for _ in range(len(data))]
+        offsets = [position for _, data in parts for position in range(len(data))]
+        # One frame built straight from the column lists of every part (no frame per submission).
+        columns = parts[0][1].columns
+        frame = pd.DataFrame({name: [value for _, data in parts for value in data.values[name]] for name in columns},
+                             columns=columns, dtype=object)
         data_of = dict(parts)
         for row, column, check, value in _failures(schema, frame):
             number = owners[row]
@@ -102,8 +105,8 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int
 
 def _finding(sheet: str, data: SheetData, position: int, column: str, check: str, value: Any,
              district: District) -> Finding:
-    cell = data.cells.at[position, column]
-    raw = data.raw.at[position, column]
+    cell = data.cells[column][position]
+    raw = data.raw[column][position]
     if check == NOT_NULL:
         return catalogue.build("V01", sheet, cell, value=raw, name=column)
     spec = _spec(sheet, column, district)

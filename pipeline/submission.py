@@ -34,14 +34,25 @@ READER_ONLY_COLUMNS = {ROADMAP: ("Мероприятие", "Срок"), INDICATO
 class SheetData:
     """One sheet's typed values, with the cell address and the raw text of every value.
 
-    ``frame``, ``cells`` and ``raw`` share index and columns; ``settled`` lists (row, column) pairs that
-    already have a finding from reading, so the schema does not report them twice.
+    ``values``, ``cells`` and ``raw`` map each column to its list of values, addresses and raw texts
+    (plain lists: building three DataFrames per sheet cost more than reading the file). ``settled``
+    lists (row, column) pairs that already have a finding from reading, so the schema does not
+    report them twice.
     """
 
-    frame: pd.DataFrame
-    cells: pd.DataFrame
-    raw: pd.DataFrame
+    columns: list[str]
+    values: dict[str, list[Any]]
+    cells: dict[str, list[str]]
+    raw: dict[str, list[str]]
     settled: set[tuple[int, str]] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.values[self.columns[0]]) if self.columns else 0
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The typed values as a frame (object columns: pandera checks contents, not dtypes)."""
+        return pd.DataFrame(self.values, columns=self.columns, dtype=object)
 
 
 @dataclass
@@ -53,15 +64,15 @@ class Submission:
 
     def title(self, name: str) -> Any:
         data = self.sheets.get(TITLE)
-        if data is None or name not in data.frame.columns:
+        if data is None or not data.values.get(name):
             return None
-        return data.frame.at[0, name]
+        return data.values[name][0]
 
     def title_cell(self, name: str) -> str:
         data = self.sheets.get(TITLE)
-        if data is None or name not in data.cells.columns:
+        if data is None or not data.cells.get(name):
             return ""
-        return data.cells.at[0, name]
+        return data.cells[name][0]
 
 
 def build_submission(sheets: list[RawSheet], district: District) -> Submission:
@@ -154,10 +165,10 @@ class _Collector:
         self.raw.setdefault(name, []).append(catalogue.display_value(raw))
 
     def result(self, columns: list[str]) -> SheetData:
-        def frame(source: dict[str, list[Any]]) -> pd.DataFrame:
-            return pd.DataFrame({name: pd.Series(source.get(name, []), dtype=object) for name in columns})
+        def lists(source: dict[str, list[Any]]) -> dict[str, list[Any]]:
+            return {name: source.get(name, []) for name in columns}
 
-        return SheetData(frame(self.values), frame(self.cells), frame(self.raw), self.settled)
+        return SheetData(columns, lists(self.values), lists(self.cells), lists(self.raw), self.settled)
 
 
 def value_reader(column: Column, district: District, unit: str | None = None) -> Callable[[Any], Any]:
