@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -124,3 +125,27 @@ def test_year_over_year_compares_with_2024(report: YearReport) -> None:
     assert report.has_previous
     previous = figure(report, "dynamics", "Принято отчётов").previous
     assert previous == 14  # 2024: 13 on time + 1 late of 15 expected
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(report: YearReport, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    from pipeline.render import render_report
+
+    outputs = tmp_path_factory.mktemp("rendered")
+    paths = render_report(report, outputs, {"files.csv": b"path;sha256\n"})
+    text = subprocess.run(["pdftotext", "-layout", str(paths["pdf"]), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def test_demo_pdf_has_every_section_the_key_figures_and_the_demo_mark(pdf_pages: list[str]) -> None:
+    text = "\n".join(pdf_pages).replace("\u00a0", " ")
+    for title in ("Общие сведения и охват", "Выполнение дорожной карты", "Нормативная база", "Информирование",
+                  "Кадры и повышение квалификации", "Поощрения", "Ресурсы и деятельность библиотек",
+                  "Динамика к прошлому году", "Выводы", "Приложение 1"):
+        assert title in text, title
+    assert "13 из 15" in text  # accepted of expected, on the title page
+    assert "по данным 13 из 13 ОО" in text
+    assert "Демонстрационный район" in text
+    assert len(pdf_pages) >= 10
+    assert all("Демонстрационные данные" in page for page in pdf_pages)
