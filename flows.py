@@ -28,7 +28,6 @@ from prefect.settings import PREFECT_API_URL  # noqa: E402
 
 from pipeline import annual, ledger  # noqa: E402
 from pipeline import collect as collection  # noqa: E402
-from pipeline.isolation import IsolatedReader  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.roadmap import load_district  # noqa: E402
 from pipeline.status import STATE_RU, CampaignStatus  # noqa: E402
@@ -62,21 +61,9 @@ def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "out
 
 
 def _collect(setup: collection.Setup) -> collection.CollectionSummary:
-    now = dt.datetime.now().replace(microsecond=0)
-    engine = ledger.open_ledger(setup.ledger_url)
-    try:
-        recover_feedback(setup, engine, now)
-        plan = plan_collection(setup, engine, now)
-        with ledger.transaction(engine) as connection:
-            run_id = ledger.start_run(connection, setup.year, now)
-        processed = 0
-        with IsolatedReader() as isolated:  # not thread-safe: batches run one after another
-            for batch in collection.batches(plan):
-                processed += len(process_batch(setup, engine, batch, now, isolated))
-                _progress(processed, len(plan.new_units))
-        return finish_collection(setup, engine, plan, processed, run_id, now)
-    finally:
-        engine.dispose()
+    steps = collection.Steps(recover=recover_feedback, plan=plan_collection, process=process_batch,
+                             finish=finish_collection)
+    return collection.collect(setup, progress=_progress, steps=steps)
 
 
 def _progress(done: int, total: int) -> None:

@@ -322,22 +322,32 @@ def finish_collection(setup: Setup, engine: Engine, plan: Plan, processed: int, 
     return CollectionSummary(setup.year, processed, plan.unsettled, file_statuses(setup, engine), status)
 
 
-def collect(setup: Setup, now: dt.datetime | None = None,
-            progress: Callable[[int, int], None] | None = None, batch_size: int = BATCH_SIZE) -> CollectionSummary:
-    """Run a whole collection pass without an orchestrator (the flow runs the same steps as tasks)."""
+@dataclass(frozen=True)
+class Steps:
+    """The steps of a collection pass; the Prefect flow passes the same functions wrapped as tasks."""
+
+    recover: Callable[..., int] = recover_feedback
+    plan: Callable[..., Plan] = plan_collection
+    process: Callable[..., list[int]] = process_batch
+    finish: Callable[..., CollectionSummary] = finish_collection
+
+
+def collect(setup: Setup, now: dt.datetime | None = None, progress: Callable[[int, int], None] | None = None,
+            batch_size: int = BATCH_SIZE, steps: Steps = Steps()) -> CollectionSummary:
+    """Run a whole collection pass: recover, plan, judge and record batch by batch, write the status."""
     now = now or dt.datetime.now().replace(microsecond=0)
     engine = ledger.open_ledger(setup.ledger_url)
     try:
-        recover_feedback(setup, engine, now)
-        plan = plan_collection(setup, engine, now)
+        steps.recover(setup, engine, now)
+        plan = steps.plan(setup, engine, now)
         with ledger.transaction(engine) as connection:
             run_id = ledger.start_run(connection, setup.year, now)
         processed = 0
-        with IsolatedReader() as isolated:
+        with IsolatedReader() as isolated:  # not thread-safe: batches run one after another
             for batch in batches(plan, batch_size):
-                processed += len(process_batch(setup, engine, batch, now, isolated))
+                processed += len(steps.process(setup, engine, batch, now, isolated))
                 if progress:
                     progress(processed, len(plan.new_units))
-        return finish_collection(setup, engine, plan, processed, run_id, now)
+        return steps.finish(setup, engine, plan, processed, run_id, now)
     finally:
         engine.dispose()
