@@ -79,7 +79,9 @@ def test_collection_killed_at_any_moment_is_completed_by_the_next_run(district_i
     check_consistent(district_inputs, outputs)
 
 
-def test_two_collections_at_once_one_waits_its_turn_or_says_so(district_inputs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("attempt", range(REPEATS))
+def test_two_collections_at_once_one_waits_its_turn_or_says_so(district_inputs: Path, tmp_path: Path,
+                                                                attempt: int) -> None:
     outputs = tmp_path / "outputs"
     command = [sys.executable, "-m", "pipeline.cli", "collect", "--year", "2025", "--inputs", str(district_inputs),
                "--outputs", str(outputs), "--json"]
