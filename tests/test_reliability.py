@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import PROJECT
 
 CORPUS = PROJECT / "tests" / "data" / "hostile"
