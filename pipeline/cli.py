@@ -148,8 +148,7 @@ def run_collect(arguments: argparse.Namespace) -> int:
     started = time.monotonic()
     with campaign_lock(setup.outputs, setup.year):
         if not arguments.json:
-            print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…",
-                  file=sys.stderr)
+            print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
         import flows
 
         result = flows.collect(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False)
@@ -168,7 +167,7 @@ def run_report(arguments: argparse.Namespace) -> int:
     setup = _setup(arguments, arguments.year)
     started = time.monotonic()
     with campaign_lock(setup.outputs, setup.year):
-        print(f"Итоговый отчёт {setup.year}: последний сбор, свод и вёрстка…", file=sys.stderr)
+        print(f"Итоговый отчёт {setup.year}: последний сбор, свод и вёрстка…", flush=True)
         import flows
 
         paths = flows.annual_report(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url,

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/eibm collect --year 2024 > /dev/null
+.venv/bin/eibm collect --year 2024 > /dev/null  # the previous campaign, for the comparison with last year
 .venv/bin/eibm report --year 2025
