@@ -241,10 +241,12 @@ def build_informing(items: pd.DataFrame, indicators: pd.DataFrame, schools: list
             links.append({"Код ОО": record.school, "Наименование": names.get(record.school, ""),
                           "Мероприятие": record.item, "Ссылка": link})
     link_frame = pd.DataFrame(links, columns=["Код ОО", "Наименование", "Мероприятие", "Ссылка"])
+    with_section = set(site_done["school"]) if len(site_done) else set()
+    quantities = posts.dropna(subset=["quantity"]).groupby("school")["quantity"].first() if len(posts) else {}
     per_school = pd.DataFrame({
         "Код ОО": schools, "Наименование": [names.get(code, "") for code in schools],
-        "Раздел на сайте": [("да" if code in set(site_done["school"]) else "нет") for code in schools],
-        "Публикаций (4.1)": [_quantity(posts, code) for code in schools],
+        "Раздел на сайте": [("да" if code in with_section else "нет") for code in schools],
+        "Публикаций (4.1)": [_float(quantities.get(code)) for code in schools],
         "Публикаций (P21)": [p21.get(code) for code in schools],
     })
     notes = [] if n else ["Принятых отчётов нет: сведений об информировании нет."]
@@ -252,11 +254,8 @@ def build_informing(items: pd.DataFrame, indicators: pd.DataFrame, schools: list
     return Section("Информирование", figures if n else [], tables, notes), link_frame
 
 
-def _quantity(posts: pd.DataFrame, code: str) -> float | None:
-    if not len(posts):
-        return None
-    values = posts.loc[posts["school"] == code, "quantity"].dropna()
-    return float(values.iloc[0]) if len(values) else None
+def _float(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _indicator(indicators: pd.DataFrame, code: str) -> pd.Series:
