@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import OutputError
+from pipeline.feedback import STATUS_RU
 from pipeline.lock import CampaignBusyError
 from pipeline.register import RegisterError
 from pipeline.roadmap import DistrictDataError
@@ -21,8 +22,6 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
-STATUS_WORDS = {"accepted": "принят", "rejected": "отклонён", "superseded": "заменён", "duplicate": "дубликат",
-                "unrecognized": "не распознан"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,7 +203,7 @@ def _status(setup: Any) -> Any:
 def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
     counts = summary.counts
     print(f"Кампания {summary.year}: обработано новых отчётов — {summary.processed} за {seconds:.1f} с.")
-    print("Файлы в папке: " + ", ".join(f"{STATUS_WORDS[key]} — {value}" for key, value in sorted(counts.items()))
+    print("Файлы в папке: " + ", ".join(f"{STATUS_RU[key]} — {value}" for key, value in sorted(counts.items()))
           if counts else "Файлы в папке: нет файлов.")
     if summary.unsettled:
         print(f"Ещё записываются (будут проверены при следующем запуске): {', '.join(summary.unsettled)}")
