@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Set up the project on a fresh Debian/Ubuntu machine: system libraries, a virtualenv, the package.
-# Idempotent: a second run only checks. Used by scripts/demo.sh, scripts/test.sh and .ci/run.
+# Idempotent: a second run only checks. Used by scripts/demo.sh, and with --tests by scripts/test.sh (.ci/run).
+#   bash scripts/setup.sh           # what the product needs
+#   bash scripts/setup.sh --tests   # plus what the tests need (a PostgreSQL server the tests start themselves)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+FOR_TESTS=false
+for argument in "$@"; do
+    case "$argument" in
+        --tests) FOR_TESTS=true ;;
+        *) echo "Неизвестный параметр: $argument (допустимо: --tests)" >&2; exit 2 ;;
+    esac
+done
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -12,6 +22,12 @@ fi
 
 # WeasyPrint needs Pango (and HarfBuzz subsetting for small fonts); reports need a font with Cyrillic; tests read PDFs with pdftotext.
 SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils"
+# The PostgreSQL tests run Debian's initdb/pg_ctl in a temporary folder (tests/postgres_server.py);
+# the demo never needs a database server.
+TEST_PACKAGES="postgresql"
+if [ "$FOR_TESTS" = true ]; then
+    SYSTEM_PACKAGES="$SYSTEM_PACKAGES $TEST_PACKAGES"
+fi
 missing=""
 for package in $SYSTEM_PACKAGES; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

@@ -10,6 +10,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+# PostgreSQL fixtures (postgres_server, postgres_url, fresh_postgres_url), started only when a test asks.
+from postgres_server import fresh_postgres_url, postgres_server, postgres_url  # noqa: F401
+
 from pipeline.judge import Rules, Verdict, judge_paths
 from pipeline.register import School
 from pipeline.roadmap import District, load_district
