@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,21 @@ from prefect.settings import PREFECT_API_URL  # noqa: E402
 
 from pipeline import annual, ledger  # noqa: E402
 from pipeline import collect as collection  # noqa: E402
+from pipeline.isolation import IsolatedReader  # noqa: E402
+from pipeline.judge import Rules, prejudge_unit  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.roadmap import load_district  # noqa: E402
 from pipeline.status import STATE_RU, CampaignStatus  # noqa: E402
 
+LOCAL_CLUSTER = "local"
+# Batches judged at once on a cluster, ahead of the recording: enough to keep its workers busy
+# while this process records; each holds ≈ 500 typed reports in memory here.
+CLUSTER_BATCHES_AHEAD = 8
+
 plan_collection = task(name="find-new-files", cache_policy=NO_CACHE)(collection.plan_collection)
 # One task per batch of hundreds of files: a Prefect task costs ~5–50 ms here (MEASURED.md).
-process_batch = task(name="judge-and-record-batch", cache_policy=NO_CACHE)(collection.process_batch)
+judge_batch = task(name="judge-batch", cache_policy=NO_CACHE)(collection.judge_batch)
+record_batch = task(name="record-batch", cache_policy=NO_CACHE)(collection.record_batch)
 finish_collection = task(name="write-status", cache_policy=NO_CACHE)(collection.finish_collection)
 recover_feedback = task(name="recover-feedback", cache_policy=NO_CACHE)(collection.recover_feedback)
 build_report = task(name="aggregate", cache_policy=NO_CACHE)(annual.build_report)
@@ -47,21 +56,51 @@ def _year(year: int | None) -> int:
 
 @flow(name="collect")
 def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-            ledger_url: str | None = None, lock: bool = True) -> dict[str, Any]:
+            ledger_url: str | None = None, lock: bool = True, cluster: str | None = None,
+            file_list: bool = True) -> dict[str, Any]:
     """Ingest what is new in the year's drop folder; refresh ledger, feedback and status.
 
     *lock* = False when the caller already holds the campaign lock (the command line takes it
-    first, so a busy campaign is a clear message rather than a failed run).
+    first, so a busy campaign is a clear message rather than a failed run). *cluster*: see
+    on_cluster; call the flow it returns, with the same value. *file_list*: return every file's
+    status and findings (the --json contract), not only the counts.
     """
     setup = collection.load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
     with campaign_lock(setup.outputs, setup.year) if lock else contextlib.nullcontext():
-        summary = _collect(setup)
+        summary = _collect(setup, cluster)
     publish_status(summary.status)
-    return summary.to_json()
+    return summary.to_json(with_files=file_list)
 
 
-def _collect(setup: collection.Setup) -> collection.CollectionSummary:
-    steps = collection.Steps(recover=recover_feedback, plan=plan_collection, process=process_batch,
+class TaskJudging:
+    """Judge batches as Prefect tasks on the flow's task runner.
+
+    On the default runner (threads of this process) one batch is judged ahead of the recording,
+    in this run's pool of worker processes; on a Dask cluster several are, each task with a reading
+    process of its own on its Dask worker (processes cannot be shared between machines).
+    """
+
+    def __init__(self, rules: Rules, ahead: int, pool: IsolatedReader | None):
+        self.rules, self.ahead, self._pool = rules, ahead, pool
+
+    def submit(self, batch: list[collection.PlannedUnit]) -> Any:
+        return judge_batch.submit(self.rules, batch, self._pool)
+
+
+@contextlib.contextmanager
+def _local_tasks(rules: Rules) -> Iterator[TaskJudging]:
+    with IsolatedReader(context=rules, reader=prejudge_unit) as pool:
+        yield TaskJudging(rules, 1, pool)
+
+
+@contextlib.contextmanager
+def _cluster_tasks(rules: Rules) -> Iterator[TaskJudging]:
+    yield TaskJudging(rules, CLUSTER_BATCHES_AHEAD, None)
+
+
+def _collect(setup: collection.Setup, cluster: str | None = None) -> collection.CollectionSummary:
+    steps = collection.Steps(recover=recover_feedback, plan=plan_collection,
+                             judging=_cluster_tasks if cluster else _local_tasks, record=record_batch,
                              finish=finish_collection)
     return collection.collect(setup, progress=_progress, steps=steps)
 
@@ -73,11 +112,11 @@ def _progress(done: int, total: int) -> None:
 
 @flow(name="annual-report")
 def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-                  ledger_url: str | None = None, lock: bool = True) -> dict[str, str]:
+                  ledger_url: str | None = None, lock: bool = True, cluster: str | None = None) -> dict[str, str]:
     """A last collection pass, then the consolidated report: svod.xlsx, report.pdf, report.html."""
     setup = collection.load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
     with campaign_lock(setup.outputs, setup.year) if lock else contextlib.nullcontext():
-        summary = _collect(setup)
+        summary = _collect(setup, cluster)
         engine = ledger.open_ledger(setup.ledger_url)
         try:
             report = build_report(setup, engine, dt.datetime.now().replace(microsecond=0))
@@ -88,6 +127,29 @@ def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str 
     create_link_artifact(key=f"report-{setup.year}", link=paths["pdf"].resolve().as_uri(),
                          link_text=f"Итоговый отчёт {setup.year} (PDF)")
     return {name: str(path) for name, path in paths.items()}
+
+
+def on_cluster(flow_: Any, cluster: str | None) -> Any:
+    """*flow_* with its batches judged on a Dask cluster: «local» starts one on this machine (a worker
+    process per core), anything else is a scheduler's address (tcp://host:8786). None: *flow_* itself.
+
+    The ledger must then be one every process can reach (PostgreSQL: --ledger), and the drop folder
+    and outputs a file system shared with the Dask workers. Workers start reading processes of their
+    own, so their processes must not be daemons (DASK_DISTRIBUTED__WORKER__DAEMON=False; set here for «local»).
+    """
+    if not cluster:
+        return flow_
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    if cluster == LOCAL_CLUSTER:
+        dask.config.set({"distributed.worker.daemon": False})
+        runner = DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+            "n_workers": os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None})
+    else:
+        runner = DaskTaskRunner(address=cluster)
+    return flow_.with_options(task_runner=runner)
 
 
 def publish_status(status: CampaignStatus) -> None:

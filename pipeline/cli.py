@@ -150,11 +150,12 @@ def run_collect(arguments: argparse.Namespace) -> int:
             print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
         import flows
 
-        result = flows.collect(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False)
+        result = flows.collect(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False,
+                               file_list=arguments.json)
     if arguments.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return EXIT_OK
-    summary = CollectionSummary(setup.year, result["processed"], result["pending"], result["files"],
+    summary = CollectionSummary(setup.year, result["processed"], result["pending"], result["counts"],
                                 _status(setup))
     _print_collection(summary, time.monotonic() - started, setup.outputs)
     return EXIT_OK

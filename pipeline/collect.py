@@ -7,10 +7,14 @@ import datetime as dt
 import hashlib
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -20,7 +24,7 @@ from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash
 from pipeline.feedback import FeedbackInput, write_feedback
 from pipeline.findings import Finding
 from pipeline.isolation import IsolatedReader
-from pipeline.judge import Rules, Verdict, judge_units
+from pipeline.judge import Rules, Verdict, judge_isolated, prejudge_unit
 from pipeline.read import FILE_SHEET, read_csv_parts, read_workbook
 from pipeline.register import School, expected_schools, load_register
 from pipeline.roadmap import District, load_district
@@ -55,13 +59,28 @@ def load_setup(inputs: Path, outputs: Path, year: int, ledger_url: str | None = 
     return Setup(inputs, outputs, year, district, register, ledger_url or ledger.default_url(outputs))
 
 
+@dataclass(frozen=True)
+class PlannedUnit:
+    """A new or changed unit: when it arrived, its files' (path, sha256, size, mtime), and its content hash."""
+
+    unit: Unit
+    arrived: dt.datetime
+    facts: tuple[tuple[str, str, int, float], ...]
+    sha256: str
+    # False when the same content was judged before, in an earlier run or earlier in this plan:
+    # the unit is recorded as a duplicate of that judgement, not judged again.
+    judge: bool
+
+
 @dataclass
 class Plan:
     """What a run has to do: the new units in arrival order, and files to look at again next run."""
 
-    new_units: list[tuple[Unit, dt.datetime, list[tuple[str, str, int, float]]]]
+    new_units: list[PlannedUnit]
     present: set[str]
     unsettled: list[str] = field(default_factory=list)
+    # Whether the set of present files differs from the ledger's (only then is it rewritten).
+    present_changed: bool = True
 
 
 def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
@@ -69,11 +88,13 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
     dropped = list_drop_folder(setup.drop_folder)
     with ledger.transaction(engine) as connection:
         known = ledger.known_files(connection, setup.year)
+        judged = ledger.judged_hashes(connection, setup.year)
         first_run = not ledger.has_runs(connection, setup.year)
     arrivals = load_arrivals(setup.inputs, setup.year) if first_run else {}
     hashes: dict[str, str] = {}
     changed: set[str] = set()
     unsettled: list[str] = []
+    touched: list[tuple[str, str, float]] = []
     for file in dropped:
         previous = known.get(file.relative)
         if previous and previous.size == file.size and previous.mtime == file.mtime:
@@ -87,18 +108,33 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
         if previous is None or previous.sha256 != sha:
             changed.add(file.relative)
         else:
-            with ledger.transaction(engine) as connection:
-                ledger.touch_file(connection, setup.year, file.relative, sha, file.mtime)
+            touched.append((file.relative, sha, file.mtime))
+    if touched:
+        with ledger.transaction(engine) as connection:
+            ledger.touch_files(connection, setup.year, touched)
     settled = [file for file in dropped if file.relative in hashes]
+    # Only folders with a changed file can hold a new unit (CSV parts group within a folder).
+    folders = {_folder(path) for path in changed}
     new_units = []
-    for unit in group_units(settled):
+    for unit in group_units([file for file in settled if _folder(file.relative) in folders]):
         if not any(file.relative in changed for file in unit.files):
             continue
         arrived = max(_arrival(file, first_run, arrivals, now) for file in unit.files)
-        facts = [(file.relative, hashes[file.relative], file.size, file.mtime) for file in unit.files]
-        new_units.append((unit, arrived, facts))
-    new_units.sort(key=lambda entry: (entry[1], entry[0].key))
-    return Plan(new_units, {file.relative for file in settled}, unsettled)
+        facts = tuple((file.relative, hashes[file.relative], file.size, file.mtime) for file in unit.files)
+        sha = hash_unit([(Path(path).name, file_sha) for path, file_sha, *_ in facts])
+        new_units.append(PlannedUnit(unit, arrived, facts, sha, judge=True))
+    new_units.sort(key=lambda planned: (planned.arrived, planned.unit.key))
+    for index, planned in enumerate(new_units):
+        if planned.unit.kind != UNRECOGNIZED:
+            new_units[index] = replace(planned, judge=planned.sha256 not in judged)
+            judged.add(planned.sha256)
+    present = {file.relative for file in settled}
+    present_changed = bool(new_units) or present != {path for path, item in known.items() if item.present}
+    return Plan(new_units, present, unsettled, present_changed)
+
+
+def _folder(relative: str) -> str:
+    return relative.rpartition("/")[0]
 
 
 def _stable_hash(file: DroppedFile) -> str | None:
@@ -145,73 +181,80 @@ def load_arrivals(inputs: Path, year: int) -> dict[str, dt.datetime]:
     return result
 
 
-def batches(plan: Plan, size: int = BATCH_SIZE) -> Iterator[list[tuple[Unit, dt.datetime, list[Any]]]]:
+def batches(plan: Plan, size: int = BATCH_SIZE) -> Iterator[list[PlannedUnit]]:
     for start in range(0, len(plan.new_units), size):
         yield plan.new_units[start:start + size]
 
 
-def process_batch(setup: Setup, engine: Engine, batch: list[tuple[Unit, dt.datetime, list[Any]]],
-                  now: dt.datetime, isolated: IsolatedReader) -> list[int]:
-    """Judge, archive and record one batch (one transaction); write each file's feedback. Return the ids.
+def judge_batch(rules: Rules, batch: list[PlannedUnit], isolated: IsolatedReader | None = None) -> list[Verdict]:
+    """Judge the units of *batch* that need it (not duplicates), in worker processes; pure, no ledger.
 
-    Files are parsed in *isolated*'s worker processes: a file that crashes or hangs its parser
-    becomes a finding for that file only (calamine can abort the process: MEASURED.md).
+    Runs in the run's process with the run's pool, or on a Dask worker with a pool of its own.
     """
-    rules = Rules(setup.district, setup.register, setup.district.campaign(setup.year), now.date())
+    return judge_isolated([planned.unit for planned in batch if planned.judge], rules, isolated)
+
+
+def judging_rules(setup: Setup, engine: Engine, now: dt.datetime) -> Rules:
+    """The rules of this run: the district, its register, the campaign, today and last year's indicators."""
     with ledger.transaction(engine) as connection:
         previous = ledger.accepted_indicators(connection, setup.year - 1)
-        to_judge = []
-        duplicates = []
-        judged_here: set[str] = set()
-        for unit, arrived, facts in batch:
-            sha = hash_unit([(Path(path).name, file_sha) for path, file_sha, *_ in facts])
-            known = unit.kind != UNRECOGNIZED and (
-                sha in judged_here or ledger.find_by_hash(connection, setup.year, sha) is not None)
-            if known:
-                duplicates.append((unit, arrived, facts, sha))
-            else:
-                judged_here.add(sha)
-                to_judge.append((unit, arrived, facts, sha))
-    units = [unit for unit, *_ in to_judge]
-    verdicts = judge_units(units, rules, previous.get, reader=isolated.read_ahead(units, setup.district))
-    recorded: list[tuple[int, Verdict | None]] = []
-    changed_status: list[int] = []
+    return Rules(setup.district, setup.register, setup.district.campaign(setup.year), now.date(), previous)
+
+
+def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdicts: list[Verdict],
+                 now: dt.datetime) -> list[int]:
+    """Archive and record one judged batch (one transaction), then write its feedback; return the ids.
+
+    *verdicts* are judge_batch's, in the order of the batch's units to judge.
+    """
+    judged = [planned for planned in batch if planned.judge]
     with ledger.transaction(engine) as connection:
-        for (unit, arrived, facts, sha), verdict in zip(to_judge, verdicts, strict=True):
+        news = []
+        for planned, verdict in zip(judged, verdicts, strict=True):
             archived = () if verdict.status == UNRECOGNIZED else tuple(
                 archive_file(file.path, file_sha, setup.outputs)
-                for file, (_, file_sha, *_) in zip(unit.files, facts, strict=True))
+                for file, (_, file_sha, *_) in zip(planned.unit.files, planned.facts, strict=True))
             data = None
             if verdict.status == ledger.ACCEPTED and verdict.submission is not None:
                 data = {name: sheet.values for name, sheet in verdict.submission.sheets.items()}
-            new = ledger.NewSubmission(sha, unit.kind, verdict.school, verdict.status, arrived, tuple(facts),
-                                       tuple(verdict.findings), archived, data)
-            submission_id, superseded = ledger.record(connection, setup.year, new, now)
-            recorded.append((submission_id, verdict))
-            changed_status += superseded
-        for unit, arrived, facts, sha in duplicates:
-            # Identical content judged before (in an earlier run or earlier in this batch).
-            original = ledger.find_by_hash(connection, setup.year, sha)
-            assert original is not None
-            new = ledger.NewSubmission(sha, unit.kind, original.school, ledger.DUPLICATE, arrived, tuple(facts),
-                                       (), original.archive, duplicate_of=original.id)
-            submission_id, _ = ledger.record(connection, setup.year, new, now)
+            news.append(ledger.NewSubmission(planned.sha256, planned.unit.kind, verdict.school, verdict.status,
+                                             planned.arrived, planned.facts, tuple(verdict.findings), archived,
+                                             data))
+        ids, superseded = ledger.record_many(connection, setup.year, news, now)
+        recorded: list[tuple[int, Verdict | None]] = list(zip(ids, verdicts, strict=True))
+        for planned in batch:
+            if planned.judge:
+                continue
+            # Identical content judged before (in an earlier run, or earlier in this plan).
+            original = ledger.find_by_hash(connection, setup.year, planned.sha256)
+            assert original is not None, "plan_collection marks a duplicate only after its original"
+            new = ledger.NewSubmission(planned.sha256, planned.unit.kind, original.school, ledger.DUPLICATE,
+                                       planned.arrived, planned.facts, (), original.archive,
+                                       duplicate_of=original.id)
+            (submission_id,), _ = ledger.record_many(connection, setup.year, [new], now)
             recorded.append((submission_id, None))
-    write_batch_feedback(setup, engine, recorded, changed_status, now)
+    write_batch_feedback(setup, engine, recorded, superseded, now)
     return [submission_id for submission_id, _ in recorded]
+
+
+def process_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], now: dt.datetime,
+                  isolated: IsolatedReader, rules: Rules | None = None) -> list[int]:
+    """Judge, archive and record one batch; write each file's feedback. Return the ids."""
+    rules = rules or judging_rules(setup, engine, now)
+    return record_batch(setup, engine, batch, judge_batch(rules, batch, isolated), now)
 
 
 def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int, Verdict | None]],
                          changed_status: list[int], now: dt.datetime) -> None:
     """Feedback pages for the new submissions and for the ones a new file superseded."""
-    status = current_status(setup, engine, now)
-    states = {school.code: school.state for school in status.schools}
-    campaign = status.campaign
-    with ledger.transaction(engine) as connection:
-        ids = [submission_id for submission_id, _ in recorded] + changed_status
-        stored = {number: ledger.submission_by_id(connection, number) for number in ids}
-        found = ledger.submission_findings(connection, ids)
     verdicts = dict(recorded)
+    ids = list(dict.fromkeys([submission_id for submission_id, _ in recorded] + changed_status))
+    with ledger.transaction(engine) as connection:
+        stored = ledger.submissions_by_id(connection, ids)
+        found = ledger.submission_findings(connection, ids)
+    schools = {item.school for item in stored.values() if item.school}
+    states = {school.code: school.state for school in current_status(setup, engine, now, schools).schools}
+    campaign = setup.district.campaign(setup.year)
     for number in ids:
         submission = stored[number]
         verdict = verdicts.get(number)
@@ -259,35 +302,52 @@ def recover_feedback(setup: Setup, engine: Engine, now: dt.datetime) -> int:
     return len(pending)
 
 
-def current_status(setup: Setup, engine: Engine, now: dt.datetime) -> CampaignStatus:
+def current_status(setup: Setup, engine: Engine, now: dt.datetime, schools: set[str] | None = None) -> CampaignStatus:
+    """The campaign's status now; of *schools* only, if given (a batch's feedback needs no more)."""
     campaign = setup.district.campaign(setup.year)
     with ledger.transaction(engine) as connection:
-        stored = ledger.campaign_submissions(connection, setup.year)
+        stored = ledger.campaign_submissions(connection, setup.year, schools)
     facts = [SubmissionFact(item.school, item.status, item.arrived_at, item.paths[0] if item.paths else "",
                             item.errors, item.warnings) for item in stored]
-    return build_status(expected_schools(setup.register, campaign), facts, campaign, now)
+    expected = expected_schools(setup.register, campaign)
+    if schools is not None:
+        expected = [school for school in expected if school.code in schools]
+    return build_status(expected, facts, campaign, now)
 
 
 @dataclass
 class CollectionSummary:
-    """What a collection run did and where the campaign stands."""
+    """What a collection run did and where the campaign stands.
+
+    The per-file list (the --json contract) is built on first use: a re-run over tens of thousands
+    of files must not read every finding back from the ledger just to print a few counts.
+    """
 
     year: int
     processed: int
     unsettled: list[str]
-    files: list[dict[str, Any]]
+    counts: dict[str, int]  # files now in the drop folder by their submission's status
     status: CampaignStatus
+    list_files: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"year": self.year, "processed": self.processed, "pending": self.unsettled, "files": self.files,
-                "schools": status_json(self.status)}
+    @cached_property
+    def files(self) -> list[dict[str, Any]]:
+        return self.list_files()
 
-    @property
-    def counts(self) -> dict[str, int]:
-        result: dict[str, int] = {}
-        for item in self.files:
-            result[item["status"]] = result.get(item["status"], 0) + 1
+    def to_json(self, with_files: bool = True) -> dict[str, Any]:
+        result = {"year": self.year, "processed": self.processed, "pending": self.unsettled,
+                  "counts": self.counts, "schools": status_json(self.status)}
+        if with_files:
+            result["files"] = self.files
         return result
+
+
+def _file_statuses_at(setup: Setup, url: str) -> list[dict[str, Any]]:
+    engine = ledger.open_ledger(url)
+    try:
+        return file_statuses(setup, engine)
+    finally:
+        engine.dispose()
 
 
 def file_statuses(setup: Setup, engine: Engine) -> list[dict[str, Any]]:
@@ -315,11 +375,56 @@ def finish_collection(setup: Setup, engine: Engine, plan: Plan, processed: int, 
                       now: dt.datetime) -> CollectionSummary:
     """Mark present files, close the run, write the status pages; return the summary."""
     with ledger.transaction(engine) as connection:
-        ledger.set_present(connection, setup.year, plan.present)
+        if plan.present_changed:
+            ledger.set_present(connection, setup.year, plan.present)
         ledger.finish_run(connection, run_id, now, processed)
     status = current_status(setup, engine, now)
     write_status(setup.outputs, status)
-    return CollectionSummary(setup.year, processed, plan.unsettled, file_statuses(setup, engine), status)
+    with ledger.transaction(engine) as connection:
+        counts = ledger.present_counts(connection, setup.year)
+    url = setup.ledger_url
+    return CollectionSummary(setup.year, processed, plan.unsettled, counts, status,
+                             lambda: _file_statuses_at(setup, url))
+
+
+class Judging(Protocol):
+    """Where batches are judged: submit(batch) starts judging it and returns something with .result()."""
+
+    ahead: int  # how many batches may be judged at once, ahead of the recording
+
+    def submit(self, batch: list[PlannedUnit]) -> Any: ...
+
+
+class LocalJudging:
+    """Judge batches in this machine's worker processes, one batch ahead of the recording.
+
+    While the run records batch k (ledger, archive, feedback), the workers already read, type and
+    check batch k+1: the two cores are busy at once.
+    """
+
+    ahead = 1
+
+    def __init__(self, rules: Rules):
+        self.rules = rules
+        self._pool = IsolatedReader(context=rules, reader=prejudge_unit)
+        # One thread: the pool is not thread-safe, and one batch is judged at a time.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="judge")
+
+    def submit(self, batch: list[PlannedUnit]) -> Future[list[Verdict]]:
+        return self._thread.submit(judge_batch, self.rules, batch, self._pool)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
+
+
+@contextmanager
+def local_judging(rules: Rules) -> Iterator[Judging]:
+    judging = LocalJudging(rules)
+    try:
+        yield judging
+    finally:
+        judging.close()
 
 
 @dataclass(frozen=True)
@@ -328,13 +433,18 @@ class Steps:
 
     recover: Callable[..., int] = recover_feedback
     plan: Callable[..., Plan] = plan_collection
-    process: Callable[..., list[int]] = process_batch
+    judging: Callable[[Rules], AbstractContextManager[Judging]] = local_judging
+    record: Callable[..., list[int]] = record_batch
     finish: Callable[..., CollectionSummary] = finish_collection
 
 
 def collect(setup: Setup, now: dt.datetime | None = None, progress: Callable[[int, int], None] | None = None,
             batch_size: int = BATCH_SIZE, steps: Steps = Steps()) -> CollectionSummary:
-    """Run a whole collection pass: recover, plan, judge and record batch by batch, write the status."""
+    """Run a whole collection pass: recover, plan, judge and record batch by batch, write the status.
+
+    Batches are recorded in arrival order, each in its own transaction; judging runs ahead of the
+    recording (steps.judging: this machine's worker processes, or a Dask cluster).
+    """
     now = now or dt.datetime.now().replace(microsecond=0)
     engine = ledger.open_ledger(setup.ledger_url)
     try:
@@ -343,11 +453,24 @@ def collect(setup: Setup, now: dt.datetime | None = None, progress: Callable[[in
         with ledger.transaction(engine) as connection:
             run_id = ledger.start_run(connection, setup.year, now)
         processed = 0
-        with IsolatedReader() as isolated:  # not thread-safe: batches run one after another
-            for batch in batches(plan, batch_size):
-                processed += len(steps.process(setup, engine, batch, now, isolated))
-                if progress:
-                    progress(processed, len(plan.new_units))
+        if plan.new_units:
+            rules = judging_rules(setup, engine, now)
+            with steps.judging(rules) as judging:
+                upcoming = batches(plan, batch_size)
+                in_flight: deque[tuple[list[PlannedUnit], Any]] = deque()
+
+                def top_up() -> None:
+                    while len(in_flight) < judging.ahead and (batch := next(upcoming, None)) is not None:
+                        in_flight.append((batch, judging.submit(batch)))
+
+                top_up()
+                while in_flight:
+                    batch, judged = in_flight.popleft()
+                    verdicts = judged.result()
+                    top_up()  # the next batch is judged while this one is recorded
+                    processed += len(steps.record(setup, engine, batch, verdicts, now))
+                    if progress:
+                        progress(processed, len(plan.new_units))
         return steps.finish(setup, engine, plan, processed, run_id, now)
     finally:
         engine.dispose()

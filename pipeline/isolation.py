@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
+from typing import Any
 
 from pipeline import findings as catalogue
 from pipeline.discover import CSV_GROUP, UNRECOGNIZED, Unit
@@ -28,7 +29,9 @@ from pipeline.roadmap import District
 
 log = logging.getLogger(__name__)
 
-Reader = Callable[[Unit, District], RawSubmission]
+# (unit, district or IsolatedReader.context) → RawSubmission, or what a custom reader returns
+# (judge.prejudge_unit: a Prejudged); crashes and timeouts become a RawSubmission with one finding.
+Reader = Callable[[Unit, Any], Any]
 
 MEMORY_LIMIT = 1536 * 1024 * 1024  # a normal report reads in < 50 MB; calamine needs ~2 GB for 3 M rows
 TIME_LIMIT = 60.0  # seconds per file; a normal report takes milliseconds
@@ -50,7 +53,8 @@ GRACE = 5.0
 # forkserver and spawn make each worker import the run's __main__ again (Python 3.11 cannot preload it
 # into the server): free under the eibm CLI, ≈ 3 s per worker under flows.py, which imports Prefect.
 START_METHOD = "forkserver"
-_PRELOAD = ["pipeline.read", "pipeline.discover", "pipeline.roadmap", "python_calamine"]
+# pipeline.judge (pandas, pandera) because workers type and check what they read (judge.prejudge_unit).
+_PRELOAD = ["pipeline.read", "pipeline.discover", "pipeline.roadmap", "python_calamine", "pipeline.judge"]
 
 
 def read_unit(unit: Unit, district: District) -> RawSubmission:
@@ -65,13 +69,17 @@ def read_unit(unit: Unit, district: District) -> RawSubmission:
 class IsolatedReader:
     """A pool of reader processes; use as a context manager, or close() it.
 
-    *reader* must be a module-level function (it is pickled by name); tests pass their own.
+    *reader* must be a module-level function (it is pickled by name); tests pass their own. It is
+    called with a unit and *context* if given, else the district of the call.
     """
 
     def __init__(self, max_workers: int | None = None, memory_limit: int = MEMORY_LIMIT,
                  time_limit: float = TIME_LIMIT, chunk_size: int = CHUNK_SIZE, reader: Reader = read_unit,
-                 grace: float = GRACE):
+                 grace: float = GRACE, context: Any = None):
         self.max_workers = max_workers or os.cpu_count() or 1
+        # What *reader* gets instead of the district, sent once to each worker (it may hold a whole
+        # register: too big to send with every chunk).
+        self.context = context
         self.memory_limit = memory_limit
         self.time_limit = time_limit
         self.chunk_size = chunk_size
@@ -184,7 +192,7 @@ class IsolatedReader:
             context = multiprocessing.get_context(START_METHOD)
             context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs; harmless
             self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context, initializer=_start_worker,
-                                             initargs=(self.memory_limit,))
+                                             initargs=(self.memory_limit, self.context))
         return self._pool
 
     def _replace_pool(self) -> None:
@@ -208,8 +216,13 @@ def read_units_isolated(units: Sequence[Unit], district: District, max_workers: 
         return isolated.read_all(units, district)
 
 
-def _start_worker(memory_limit: int) -> None:
-    """Limit a fresh worker: address space, no core dumps, SIGALRM kills."""
+_context: Any = None  # a worker's IsolatedReader.context
+
+
+def _start_worker(memory_limit: int, context: Any) -> None:
+    """Limit a fresh worker: address space, no core dumps, SIGALRM kills; keep the reader's context."""
+    global _context
+    _context = context
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -229,7 +242,7 @@ def _read_chunk(reader: Reader, units: list[Unit], district: District, time_limi
     for unit in units:
         signal.setitimer(signal.ITIMER_REAL, time_limit)
         try:
-            raw = reader(unit, district)
+            raw = reader(unit, district if _context is None else _context)
         except MemoryError:
             # Only Python's allocations raise (the rlimit at work); Rust's abort instead, as a crash.
             raw = RawSubmission([], [_file_finding(TOO_BIG, district)])

@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline import findings as catalogue
 from pipeline.checks import Context, check_rules
-from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units
+from pipeline.discover import CSV_GROUP, UNRECOGNIZED, DroppedFile, Unit, group_units
 from pipeline.findings import Finding, has_errors
 from pipeline.isolation import IsolatedReader, read_unit
 from pipeline.read import FILE_SHEET, RawSheet, RawSubmission
@@ -55,15 +55,58 @@ class Rules:
     register: dict[str, School]
     campaign: Campaign
     today: dt.date
+    # Per school, its accepted indicator values of the previous campaign (rule L05).
+    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def judge_units(
-    units: list[Unit],
-    rules: Rules,
-    previous_indicators: Callable[[str], dict[str, Any] | None] = lambda code: None,
-    reader: Callable[[Unit, District], RawSubmission] = read_unit,
-) -> list[Verdict]:
-    """Judge *units* together: one schema validation per sheet for the whole batch."""
+@dataclass
+class Prejudged:
+    """One unit read, typed and rule-checked; only the batch's schema pass is left to do.
+
+    Made where the unit was read (a worker process), so that only typed values travel back.
+    *sheets* are kept only for CSV parts, .xls and .ods, whose annotated copy is rebuilt from them.
+    """
+
+    findings: list[Finding]
+    submission: Submission | None = None
+    school: str | None = None
+    sheets: list[RawSheet] = field(default_factory=list)
+
+
+# Reads one unit (given the district); IsolatedReader's workers return Prejudged, plain readers raw sheets.
+Reader = Callable[[Unit, District], RawSubmission | Prejudged]
+
+
+def prejudge_unit(unit: Unit, rules: Rules) -> Prejudged:
+    """Read one unit and judge what does not need the rest of the batch (a worker's whole job)."""
+    return prejudge(unit, read_unit(unit, rules.district), rules)
+
+
+def prejudge(unit: Unit, raw: RawSubmission, rules: Rules) -> Prejudged:
+    """Type *raw* and apply the rules; every problem becomes a finding."""
+    annotated_from_archive = unit.kind != CSV_GROUP and unit.files[0].path.suffix.lower() in (".xlsx", ".xlsm")
+    kept = [] if annotated_from_archive else raw.sheets
+    result = Prejudged(list(raw.findings), sheets=kept)
+    if not raw.sheets:
+        if not result.findings:
+            result.findings.append(catalogue.build("S01", FILE_SHEET, "", reason="в файле нет листов"))
+        return result
+    submission = build_submission(raw.sheets, rules.district)
+    code = submission.title("Код ОО")
+    school = rules.register.get(str(code)) if code is not None else None
+    context = Context(rules.district, rules.register, rules.campaign, rules.today,
+                      rules.previous.get(school.code) if school else None)
+    result.findings += submission.findings + check_rules(submission, context)
+    result.submission, result.school = submission, school.code if school else None
+    return result
+
+
+def judge_units(units: list[Unit], rules: Rules, reader: Reader | None = None) -> list[Verdict]:
+    """Judge *units* together: one schema validation per sheet for the whole batch.
+
+    *reader* returns either a unit's raw sheets (typed and checked here) or its Prejudged result
+    (typed and checked where it was read: IsolatedReader's workers); by default, all in this process.
+    """
     verdicts: list[Verdict] = []
     typed: list[tuple[Verdict, Submission]] = []
     for unit in units:
@@ -71,27 +114,16 @@ def judge_units(
             finding = catalogue.build("S01", FILE_SHEET, "", reason=unit.reason)
             verdicts.append(Verdict(unit, UNRECOGNIZED, None, [finding]))
             continue
-        raw = reader(unit, rules.district)
-        verdict = Verdict(unit, REJECTED, None, list(raw.findings), sheets=raw.sheets)
+        read = reader(unit, rules.district) if reader else prejudge_unit(unit, rules)
+        done = read if isinstance(read, Prejudged) else prejudge(unit, read, rules)
+        verdict = Verdict(unit, REJECTED, done.school, done.findings, done.submission, done.sheets)
         verdicts.append(verdict)
-        if not raw.sheets:
-            if not verdict.findings:
-                verdict.findings.append(catalogue.build("S01", FILE_SHEET, "", reason="в файле нет листов"))
-            continue
-        submission = build_submission(raw.sheets, rules.district)
-        verdict.findings += submission.findings
-        verdict.submission = submission
-        typed.append((verdict, submission))
+        if done.submission is not None:
+            typed.append((verdict, done.submission))
 
     schema_findings = check_schemas([submission for _, submission in typed], rules.district)
-    for (verdict, submission), found in zip(typed, schema_findings, strict=True):
+    for (verdict, _), found in zip(typed, schema_findings, strict=True):
         verdict.findings += found
-        code = submission.title("Код ОО")
-        school = rules.register.get(str(code)) if code is not None else None
-        verdict.school = school.code if school else None
-        context = Context(rules.district, rules.register, rules.campaign, rules.today,
-                          previous_indicators(school.code) if school else None)
-        verdict.findings += check_rules(submission, context)
     for verdict in verdicts:
         verdict.findings = _dedupe(sorted(verdict.findings, key=_reading_order))
         if verdict.status != UNRECOGNIZED:
@@ -134,12 +166,22 @@ def _dedupe(found: list[Finding]) -> list[Finding]:
     return unique
 
 
+def judge_isolated(units: list[Unit], rules: Rules, isolated: IsolatedReader | None = None) -> list[Verdict]:
+    """Judge *units* with reading, typing and rules in worker processes (*isolated*'s, or a pool of one's own).
+
+    What a batch of a collection runs, in the run's process or on a Dask worker. A unit that
+    crashes or hangs its worker becomes a finding for that unit only.
+    """
+    if isolated is None:
+        with IsolatedReader(context=rules, reader=prejudge_unit) as own:
+            return judge_isolated(units, rules, own)
+    return judge_units(units, rules, reader=isolated.read_ahead(units, rules.district))
+
+
 def judge_paths(paths: list[Path], rules: Rules) -> list[Verdict]:
     """Judge loose files (for `eibm validate`): each workbook alone, CSV parts grouped as in a drop folder."""
     files = []
     for path in paths:
         info = path.stat()
         files.append(DroppedFile(path.resolve(), str(path), info.st_size, info.st_mtime))
-    units = group_units(files)
-    with IsolatedReader() as isolated:
-        return judge_units(units, rules, reader=isolated.read_ahead(units, rules.district))
+    return judge_isolated(group_units(files), rules)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,8 @@ def test_judge_l05_compares_the_fund_with_last_year(tmp_path: Path, report: dict
 
     path = write_xlsx(report, tmp_path / "report.xlsx")
     units = group_units([DroppedFile(path, path.name, path.stat().st_size, path.stat().st_mtime)])
-    balanced = judge_units(units, rules, lambda code: {"P06": 11900.0})[0]
-    unbalanced = judge_units(units, rules, lambda code: {"P06": 10000.0})[0]
+    balanced = judge_units(units, replace(rules, previous={"70-001": {"P06": 11900.0}}))[0]
+    unbalanced = judge_units(units, replace(rules, previous={"70-001": {"P06": 10000.0}}))[0]
     assert codes_at(balanced) == []
     assert codes_at(unbalanced) == [("L05", IND, "D7")]
     assert unbalanced.status == ACCEPTED
