@@ -7,17 +7,26 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 import openpyxl
-from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.annotate_xlsx import (
+    COMMENT_WIDTH,
+    AnnotationError,
+    CellNote,
+    Listing,
+    ListingCell,
+    build_annotated,
+    comment_text,
+    open_package,
+)
 from pipeline.atomic import atomic_path, write_text
 from pipeline.findings import SEVERITY_RU, Finding
 from pipeline.labels import fold
@@ -25,7 +34,7 @@ from pipeline.layout import FEEDBACK_SHEET
 from pipeline.read import RawSheet, column_letter
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
-from pipeline.xlsx_text import ILLEGAL_CHARACTERS, MAX_TEXT, put_text, put_value
+from pipeline.xlsx_text import put_text, put_value
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +58,8 @@ COMMENT_AUTHOR = "Проверка ИБЦ"
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 MAX_STEM = 60
 # Excel's own «Плохой» and «Нейтральный» fills: light enough to read the value through in grey print.
-ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
-WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+ERROR_RGB = "FFC7CE"
+WARNING_RGB = "FFEB9C"
 FEEDBACK_COLUMNS = (
     ("№", 5),
     ("Уровень", 16),
@@ -106,8 +115,8 @@ def feedback_folder(outputs: Path, year: int, school_code: str | None, sha256: s
 def write_feedback(outputs: Path, item: FeedbackInput) -> list[Path]:
     """Write the HTML page and, for a readable file with errors, the annotated workbook; return the paths.
 
-    The annotated copy is for the file a school must fix: loading and saving a workbook with openpyxl
-    costs ~150 ms, more than judging it, and the page already lists every warning with its cell.
+    The annotated copy is for the file a school must fix: the page already lists every warning with
+    its cell, and a copy costs a few ms patched, ~150 ms when openpyxl has to load and save it.
     """
     folder = feedback_folder(outputs, item.year, item.school_code, item.sha256)
     name = f"{safe_stem(item.file_name)}_{item.sha256[:8].lower()}"
@@ -197,6 +206,32 @@ def count_summary(errors: int, warnings: int) -> str:
 
 def write_annotated_workbook(target: Path, item: FeedbackInput) -> bool:
     """Write the school's workbook with faulty cells marked and a «Замечания» sheet; False if impossible."""
+    return write_patched_workbook(target, item) or write_openpyxl_workbook(target, item)
+
+
+def write_patched_workbook(target: Path, item: FeedbackInput) -> bool:
+    """Write the annotated copy by patching the archived .xlsx (a few ms); False when openpyxl must do it."""
+    if item.workbook is None or item.workbook.suffix.lower() not in WORKBOOK_SUFFIXES:
+        return False
+    ordered = sort_findings(item.findings)
+    try:
+        package = open_package(item.workbook)
+        targets = [_locate(package, finding) for finding in ordered]
+        patched = build_annotated(package, build_notes(ordered, targets), COMMENT_AUTHOR,
+                                  build_listing(ordered, targets))
+    except AnnotationError as reason:
+        logger.info("annotating %s with openpyxl: %s", item.file_name, reason)
+        return False
+    except Exception:  # a hostile workbook must not stop the run: openpyxl gets its chance
+        logger.warning("cannot patch %s; annotating it with openpyxl", item.file_name, exc_info=True)
+        return False
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(patched)
+    return True
+
+
+def write_openpyxl_workbook(target: Path, item: FeedbackInput) -> bool:
+    """Write the annotated copy with openpyxl (~150 ms), from the workbook or else from the raw sheets."""
     workbook = _load_school_workbook(item.workbook) if item.workbook is not None else None
     if workbook is None:
         if not item.sheets:
@@ -205,9 +240,10 @@ def write_annotated_workbook(target: Path, item: FeedbackInput) -> bool:
         workbook = build_workbook(item.sheets)
     _drop_feedback_sheet(workbook)
     ordered = sort_findings(item.findings)
-    targets = [_locate(workbook, finding) for finding in ordered]
-    _mark_cells(workbook, ordered, targets)
-    _add_feedback_sheet(workbook, ordered, targets)
+    outline = _WorkbookOutline(workbook)
+    targets = [_locate(outline, finding) for finding in ordered]
+    _mark_cells(workbook, build_notes(ordered, targets))
+    _add_feedback_sheet(workbook, build_listing(ordered, targets))
     with atomic_path(target) as temporary:
         workbook.save(temporary)
     return True
@@ -279,103 +315,150 @@ def to_excel_cell(cell: str, header: list[Any]) -> str | None:
     return None
 
 
-def _locate(workbook: openpyxl.Workbook, finding: Finding) -> tuple[str, str] | None:
-    """Return (sheet title, cell coordinate) of *finding* in *workbook*, or None for a whole-file finding."""
-    title = _find_sheet(workbook, finding.sheet)
+class _Outline(Protocol):
+    """What locating a finding needs from a workbook: its worksheets, a sheet's row 1 and merged ranges."""
+
+    sheet_titles: list[str]
+
+    def header(self, title: str) -> list[Any]: ...
+
+    def merged_ranges(self, title: str) -> list[str]: ...
+
+
+class _WorkbookOutline:
+    """An openpyxl workbook seen as an _Outline (annotate_xlsx.XlsxPackage is the other one)."""
+
+    def __init__(self, workbook: openpyxl.Workbook):
+        self.workbook = workbook
+        self.sheet_titles = [sheet.title for sheet in workbook.worksheets if isinstance(sheet, Worksheet)]
+
+    def header(self, title: str) -> list[Any]:
+        return [cell.value for cell in next(self.workbook[title].iter_rows(min_row=1, max_row=1), ())]
+
+    def merged_ranges(self, title: str) -> list[str]:
+        return [str(merged) for merged in self.workbook[title].merged_cells.ranges]
+
+
+def _locate(outline: _Outline, finding: Finding) -> tuple[str, str] | None:
+    """Return (sheet title, cell coordinate) of *finding* in the workbook, or None for a whole-file finding."""
+    title = _find_sheet(outline.sheet_titles, finding.sheet)
     if title is None or not finding.cell:
         return None
-    worksheet = workbook[title]
-    # Row 1 holds row 0 of the raw sheet (a rebuilt CSV part) or the header the school sees (a workbook).
-    header = [cell.value for cell in next(worksheet.iter_rows(min_row=1, max_row=1), ())]
+    # Row 1 holds row 0 of the raw sheet (a rebuilt CSV part) or the header the school sees (a workbook);
+    # only a CSV address by column name needs it.
+    header = outline.header(title) if _CSV_CELL_BY_NAME.match(finding.cell.strip()) else []
     coordinate = to_excel_cell(finding.cell, header)
     if coordinate is None:
         return None
-    if isinstance(worksheet[coordinate], MergedCell):
-        coordinate = _merged_anchor(worksheet, coordinate)
-    return title, coordinate
+    return title, _merged_anchor(outline.merged_ranges(title), coordinate)
 
 
-def _find_sheet(workbook: openpyxl.Workbook, name: str) -> str | None:
+def _find_sheet(titles: list[str], name: str) -> str | None:
     """Findings name sheets as the form does; the school's tab may differ in case or spaces (§0)."""
-    worksheets = [sheet for sheet in workbook.worksheets if isinstance(sheet, Worksheet)]
-    for worksheet in worksheets:
-        if worksheet.title == name:
-            return worksheet.title
-    for worksheet in worksheets:
-        if fold(worksheet.title) == fold(name):
-            return worksheet.title
+    for title in titles:
+        if title == name:
+            return title
+    for title in titles:
+        if fold(title) == fold(name):
+            return title
     return None
 
 
-def _merged_anchor(worksheet: Worksheet, coordinate: str) -> str:
-    for merged in worksheet.merged_cells.ranges:
-        if coordinate in merged:
-            return f"{get_column_letter(merged.min_col)}{merged.min_row}"
+def _merged_anchor(ranges: list[str], coordinate: str) -> str:
+    """A cell inside a merged range is shown (and commented) at the range's top-left cell."""
+    letters, row = coordinate_from_string(coordinate)
+    column = column_index_from_string(letters)
+    for merged in ranges:
+        try:
+            first_column, first_row, last_column, last_row = range_boundaries(merged)
+        except (TypeError, ValueError):  # a malformed «ref» in the school's file
+            continue
+        if None in (first_column, first_row, last_column, last_row):
+            continue
+        if first_column <= column <= last_column and first_row <= row <= last_row:
+            return f"{get_column_letter(first_column)}{first_row}"
     return coordinate
 
 
-def _mark_cells(workbook: openpyxl.Workbook, findings: list[Finding], targets: list[tuple[str, str] | None]) -> None:
-    notes: dict[tuple[str, str], list[Finding]] = {}
+def build_notes(findings: list[Finding], targets: list[tuple[str, str] | None]) -> list[CellNote]:
+    """One note per located cell: red if any of its findings is an error, a comment line per finding."""
+    hits_by_cell: dict[tuple[str, str], list[Finding]] = {}
     for finding, target in zip(findings, targets, strict=True):
         if target is not None:
-            notes.setdefault(target, []).append(finding)
-    for (title, coordinate), hits in notes.items():
-        cell = workbook[title][coordinate]
-        cell.fill = ERROR_FILL if any(hit.is_error for hit in hits) else WARNING_FILL
-        lines = [f"{hit.code}: {hit.message} {hit.hint}" for hit in hits]
-        if cell.comment is not None and cell.comment.author != COMMENT_AUTHOR:
-            lines.insert(0, cell.comment.text)  # the school's own note stays
-        text = ILLEGAL_CHARACTERS.sub("", "\n".join(lines))[:MAX_TEXT]
+            hits_by_cell.setdefault(target, []).append(finding)
+    return [
+        CellNote(title, coordinate, ERROR_RGB if any(hit.is_error for hit in hits) else WARNING_RGB,
+                 tuple(f"{hit.code}: {hit.message} {hit.hint}" for hit in hits))
+        for (title, coordinate), hits in hits_by_cell.items()
+    ]
+
+
+def build_listing(findings: list[Finding], targets: list[tuple[str, str] | None]) -> Listing:
+    """The «Замечания» sheet: a row per finding, its cell linked when it was located."""
+    rows = []
+    for number, (finding, target) in enumerate(zip(findings, targets, strict=True), start=1):
+        rows.append((
+            ListingCell(number),
+            ListingCell(SEVERITY_RU.get(finding.severity, finding.severity),
+                        fill=ERROR_RGB if finding.is_error else WARNING_RGB),
+            ListingCell(finding.sheet),
+            _address(finding, target),
+            ListingCell(finding.value),
+            ListingCell(f"{finding.code}: {finding.message}"),
+            ListingCell(finding.hint),
+        ))
+    if not rows:
+        rows.append((ListingCell("Замечаний нет."),))
+    return Listing(FEEDBACK_SHEET, FEEDBACK_COLUMNS, rows)
+
+
+def _address(finding: Finding, target: tuple[str, str] | None) -> ListingCell:
+    if target is None:
+        return ListingCell(finding.cell)
+    title, coordinate = target
+    shown = coordinate if finding.cell.replace("$", "").upper() == coordinate else f"{coordinate} ({finding.cell})"
+    quoted = title.replace("'", "''")
+    # An internal link is a «location» in OOXML; a «#…» target would be stored as an external relationship.
+    return ListingCell(shown, link=f"'{quoted}'!{coordinate}")
+
+
+def _mark_cells(workbook: openpyxl.Workbook, notes: list[CellNote]) -> None:
+    for note in notes:
+        cell = workbook[note.sheet][note.cell]
+        cell.fill = PatternFill("solid", fgColor=note.fill)
+        own = cell.comment.text if cell.comment is not None and cell.comment.author != COMMENT_AUTHOR else None
+        text, height = comment_text(note.lines, own)  # the school's own note stays
         comment = Comment(text, COMMENT_AUTHOR)
-        comment.width = 320
-        comment.height = min(600, 40 + 15 * (len(text) // 45 + len(lines)))
+        comment.width = COMMENT_WIDTH
+        comment.height = height
         cell.comment = comment
 
 
-def _add_feedback_sheet(
-    workbook: openpyxl.Workbook, findings: list[Finding], targets: list[tuple[str, str] | None]
-) -> None:
-    sheet = workbook.create_sheet(FEEDBACK_SHEET, 0)
-    for column, (label, width) in enumerate(FEEDBACK_COLUMNS, start=1):
+def _add_feedback_sheet(workbook: openpyxl.Workbook, listing: Listing) -> None:
+    sheet = workbook.create_sheet(listing.title, 0)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for column, (label, width) in enumerate(listing.columns, start=1):
         header = sheet.cell(1, column, label)
         header.font = Font(bold=True)
-        header.alignment = Alignment(wrap_text=True, vertical="top")
+        header.alignment = wrap
         sheet.column_dimensions[get_column_letter(column)].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for number, (finding, target) in enumerate(zip(findings, targets, strict=True), start=1):
-        row = number + 1
-        sheet.cell(row, 1, number)
-        level = sheet.cell(row, 2)
-        put_text(level, SEVERITY_RU.get(finding.severity, finding.severity))
-        level.fill = ERROR_FILL if finding.is_error else WARNING_FILL
-        put_text(sheet.cell(row, 3), finding.sheet)
-        _put_address(sheet.cell(row, 4), finding, target)
-        put_text(sheet.cell(row, 5), finding.value)
-        put_text(sheet.cell(row, 6), f"{finding.code}: {finding.message}")
-        put_text(sheet.cell(row, 7), finding.hint)
-        for column in range(1, len(FEEDBACK_COLUMNS) + 1):
-            if column != 4 or target is None:
-                sheet.cell(row, column).alignment = wrap
-    if not findings:
-        sheet.cell(2, 1, "Замечаний нет.")
+    for row, items in enumerate(listing.rows, start=2):
+        for column, item in enumerate(items, start=1):
+            cell = sheet.cell(row, column)
+            if isinstance(item.value, str):
+                put_text(cell, item.value)
+            else:
+                cell.value = item.value
+            if item.fill is not None:
+                cell.fill = PatternFill("solid", fgColor=item.fill)
+            if item.link is not None:
+                cell.hyperlink = Hyperlink(ref=cell.coordinate, location=item.link)
+                cell.style = "Hyperlink"
+            cell.alignment = wrap
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(FEEDBACK_COLUMNS))}{max(2, len(findings) + 1)}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(listing.columns))}{max(2, len(listing.rows) + 1)}"
     # Open the copy on «Замечания»; a second selected tab would group the sheets in Excel.
     for worksheet in workbook.worksheets:
         worksheet.sheet_view.tabSelected = False
     workbook.active = 0
     sheet.sheet_view.tabSelected = True
-
-
-def _put_address(cell: Any, finding: Finding, target: tuple[str, str] | None) -> None:
-    if target is None:
-        put_text(cell, finding.cell)
-        return
-    title, coordinate = target
-    shown = coordinate if finding.cell.replace("$", "").upper() == coordinate else f"{coordinate} ({finding.cell})"
-    put_text(cell, shown)
-    quoted = title.replace("'", "''")
-    # An internal link is a «location» in OOXML; a «#…» target would be stored as an external relationship.
-    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{coordinate}")
-    cell.style = "Hyperlink"
-    cell.alignment = Alignment(wrap_text=True, vertical="top")
