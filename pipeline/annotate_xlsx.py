@@ -497,8 +497,12 @@ def build_annotated(package: XlsxPackage, notes: list[CellNote], author: str, li
     changed[workbook_rels] = _add_relationships(package.text(workbook_rels), [(rel_id, WORKSHEET_REL, listing_path)])
     changed[package.styles_path] = styles.result()
     changed["[Content_Types].xml"] = _add_content_types(package.text("[Content_Types].xml"), types)
-    for text in changed.values():
-        parse_xml(text)  # an edit that broke a part is a bug: fall back rather than hand out a broken file
+    # Spliced sheets and comment lists are parsed again: an edit that broke one is a bug, and the school
+    # should get openpyxl's copy rather than a broken file. The other edits insert whole generated
+    # elements into parts already parsed.
+    for path, text in changed.items():
+        if path not in (package.workbook_path, package.styles_path, "[Content_Types].xml", workbook_rels):
+            parse_xml(text)
     return _write_zip(package, {path: text.encode("utf-8") for path, text in (changed | added).items()},
                       list(added))
 
