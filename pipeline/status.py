@@ -9,17 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter.worksheet import Worksheet
 
-from pipeline.atomic import atomic_path, write_text
+from pipeline.atomic import write_text
 from pipeline.register import School
 from pipeline.roadmap import Campaign
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
-from pipeline.xlsx_text import put_value
+from pipeline.xlsx_stream import StreamWorkbook, Style, freeze_header, set_autofilter, set_widths, stream_workbook
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +44,8 @@ CONSOLE_NAME_WIDTH = 40
 NO_VALUE = "—"
 
 # Light fills close to Excel's own «Хороший», «Нейтральный», «Плохой»: readable in grey print.
-STATE_FILLS = {
-    "on_time": PatternFill("solid", fgColor="C6EFCE"),
-    "late": PatternFill("solid", fgColor="FFEB9C"),
-    "rejected": PatternFill("solid", fgColor="FFC7CE"),
-    "missing": PatternFill("solid", fgColor="D9D9D9"),
-}
+STATE_FILLS = {"on_time": "#C6EFCE", "late": "#FFEB9C", "rejected": "#FFC7CE", "missing": "#D9D9D9"}
+STATE_STYLES = {state: (("bg_color", color), ("pattern", 1)) for state, color in STATE_FILLS.items()}
 STATUS_COLUMNS = (
     ("Код ОО", 12),
     ("Наименование", 48),
@@ -65,10 +58,8 @@ STATUS_COLUMNS = (
     ("Последний файл", 18),
     ("Принятый файл", 40),
 )
-DATE_FORMAT = "DD.MM.YYYY"
-DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
-HEADER_FONT = Font(bold=True)
-HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+BOLD = (("bold", True),)
+HEADER_STYLE = (*BOLD, ("text_wrap", True), ("valign", "vcenter"))
 
 
 @dataclass(frozen=True)
@@ -181,9 +172,7 @@ def write_status(outputs: Path, status: CampaignStatus) -> list[Path]:
     html_path = folder / HTML_NAME
     write_text(html_path, render_status(status))
     xlsx_path = folder / XLSX_NAME
-    workbook = build_status_workbook(status)
-    with atomic_path(xlsx_path) as temporary:
-        workbook.save(temporary)
+    write_status_workbook(xlsx_path, status)
     logger.info("status of campaign %s written: %s", status.campaign.year, status.counts)
     return [html_path, xlsx_path]
 
@@ -226,50 +215,39 @@ def days_left_text(days: int) -> str:
     return f"срок прошёл {count(-days, *DAY_FORMS)} назад"
 
 
-def build_status_workbook(status: CampaignStatus) -> openpyxl.Workbook:
-    """Return the workbook with sheets «Статус» (one row per school) and «Сводка» (counts and dates)."""
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = STATUS_SHEET
-    _fill_status_sheet(sheet, status)
-    _fill_summary_sheet(workbook.create_sheet(SUMMARY_SHEET), status)
-    workbook.properties.title = f"Ход сбора отчётов ИБЦ — кампания {status.campaign.year}"
-    workbook.properties.creator = "eibm"
-    return workbook
+def write_status_workbook(path: Path, status: CampaignStatus) -> None:
+    """Write at *path*, atomically, sheets «Статус» (one row per school) and «Сводка» (counts and dates)."""
+    with stream_workbook(path) as book:
+        _fill_status_sheet(book, book.add_sheet(STATUS_SHEET), status)
+        _fill_summary_sheet(book, book.add_sheet(SUMMARY_SHEET), status)
+        book.set_properties(title=f"Ход сбора отчётов ИБЦ — кампания {status.campaign.year}", creator="eibm")
 
 
-def _fill_status_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
-    for column, (title, width) in enumerate(STATUS_COLUMNS, start=1):
-        cell = put_value(sheet.cell(row=1, column=column), title)
-        cell.font = HEADER_FONT
-        cell.alignment = HEADER_ALIGNMENT
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    for row, school in enumerate(by_attention(status), start=2):
-        values = (
-            school.code,
-            school.name,
-            school.municipality,
-            STATE_RU[school.state],
-            school.accepted_at.date() if school.accepted_at else None,
-            school.warnings if school.accepted_at else None,
-            school.rejected_files,
-            school.last_errors if school.rejected_files else None,
-            school.last_arrival,
-            school.accepted_path,
-        )
-        for column, value in enumerate(values, start=1):
-            put_value(sheet.cell(row=row, column=column), value)
-        sheet.cell(row=row, column=4).fill = STATE_FILLS[school.state]
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(STATUS_COLUMNS))}{len(status.schools) + 1}"
-    sheet.print_title_rows = "1:1"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+def _fill_status_sheet(book: StreamWorkbook, sheet: Worksheet, status: CampaignStatus) -> None:
+    for column, (title, _) in enumerate(STATUS_COLUMNS):
+        book.write(sheet, 0, column, title, HEADER_STYLE)
+    set_widths(sheet, [width for _, width in STATUS_COLUMNS])
+    write = book.write
+    for row, school in enumerate(by_attention(status), start=1):
+        accepted = school.accepted_at is not None
+        write(sheet, row, 0, school.code)
+        write(sheet, row, 1, school.name)
+        write(sheet, row, 2, school.municipality)
+        write(sheet, row, 3, STATE_RU[school.state], STATE_STYLES[school.state])
+        write(sheet, row, 4, school.accepted_at.date() if accepted else None)
+        write(sheet, row, 5, school.warnings if accepted else None)
+        write(sheet, row, 6, school.rejected_files)
+        write(sheet, row, 7, school.last_errors if school.rejected_files else None)
+        write(sheet, row, 8, school.last_arrival)
+        write(sheet, row, 9, school.accepted_path)
+    freeze_header(sheet)
+    set_autofilter(sheet, len(status.schools), len(STATUS_COLUMNS) - 1)
+    sheet.repeat_rows(0)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
 
 
-def _fill_summary_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
+def _fill_summary_sheet(book: StreamWorkbook, sheet: Worksheet, status: CampaignStatus) -> None:
     campaign = status.campaign
     counts = status.counts
     rows: list[tuple[str, Any]] = [
@@ -288,17 +266,17 @@ def _fill_summary_sheet(sheet: Worksheet, status: CampaignStatus) -> None:
         ("Срок сдачи", campaign.deadline),
         ("Дней до срока (отрицательное — срок прошёл)", status.days_left),
     ]
-    for row, (label, value) in enumerate(rows, start=1):
-        put_value(sheet.cell(row=row, column=1), label)
-        put_value(sheet.cell(row=row, column=2), value)
+    state_by_label = {text: state for state, text in STATE_RU.items()}
+    for row, (label, value) in enumerate(rows):
+        label_style: Style = ()
+        value_style: Style = ()
         if label == "Состояние":
-            sheet.cell(row=row, column=1).font = HEADER_FONT
-            sheet.cell(row=row, column=2).font = HEADER_FONT
-        if label in STATE_RU.values():
-            state = next(key for key, text in STATE_RU.items() if text == label)
-            sheet.cell(row=row, column=1).fill = STATE_FILLS[state]
-    sheet.column_dimensions["A"].width = 44
-    sheet.column_dimensions["B"].width = 18
+            label_style = value_style = BOLD
+        if label in state_by_label:
+            label_style = STATE_STYLES[state_by_label[label]]
+        book.write(sheet, row, 0, label, label_style)
+        book.write(sheet, row, 1, value, value_style)
+    set_widths(sheet, [44, 18])
 
 
 def format_status(status: CampaignStatus) -> str:

@@ -8,46 +8,39 @@ import re
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter.worksheet import Worksheet
 
-from pipeline.atomic import atomic_path
 from pipeline.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.report_model import YearReport
 from pipeline.typography import is_missing
-from pipeline.xlsx_text import put_text
+from pipeline.xlsx_stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 
 WHOLE_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"
 SHARE_FORMAT = "0.0%"
 DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
-HEADER_FILL = PatternFill("solid", fgColor="E6ECF3")
+HEADER_STYLE = (("bold", True), ("bg_color", "#E6ECF3"), ("pattern", 1), ("text_wrap", True), ("valign", "top"))
 MAX_TITLE = 31
 MAX_WIDTH = 60
+# Column widths follow the header and the first rows: measuring a million cells took 9 s at 10,000 schools.
+WIDTH_SAMPLE = 500
 _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\]")
 
 
 def write_svod(report: YearReport, path: Path) -> Path:
-    """Write svod.xlsx atomically at *path* and return *path* (its bytes are then attached to the PDF)."""
-    workbook = build_svod(report)
-    with atomic_path(path) as temporary:
-        workbook.save(temporary)
+    """Write svod.xlsx atomically at *path* and return *path* (its bytes are then attached to the PDF).
+
+    The sections' key figures come first, then each section's tables, the chart data and the appendices.
+    """
+    with stream_workbook(path) as book:
+        book.set_properties(creator="eibm")
+        taken: list[str] = []
+        for title, frame in svod_tables(report):
+            taken.append(sheet_title(title, taken))
+            fill_sheet(book, book.add_sheet(taken[-1]), frame)
     return path
-
-
-def build_svod(report: YearReport) -> openpyxl.Workbook:
-    """The workbook: the sections' key figures first, then each section's tables, the chart data and the appendices."""
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, frame in svod_tables(report):
-        sheet = workbook.create_sheet(sheet_title(title, workbook.sheetnames))
-        fill_sheet(sheet, frame)
-    return workbook
 
 
 def svod_tables(report: YearReport) -> list[tuple[str, pd.DataFrame]]:
@@ -105,58 +98,59 @@ def sheet_title(title: str, taken: list[str]) -> str:
     return candidate
 
 
-def fill_sheet(sheet: Worksheet, frame: pd.DataFrame) -> None:
-    """Header row in bold and frozen, values typed and formatted, columns as wide as their contents."""
+def fill_sheet(book: StreamWorkbook, sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """Header row in bold and frozen, values typed and formatted, columns as wide as their first rows' contents."""
     frame = display_frame(frame)
     names = [str(name) for name in frame.columns]
     labels = [column_label(name) for name in names]
     shares = [is_share_column(label) for label in labels]
     unit_column = labels.index("Ед. изм.") if "Ед. изм." in labels else None
-    widths = [max((len(word) for word in label.split()), default=4) + 2 for label in labels]
-    for column, label in enumerate(labels, start=1):
-        cell = sheet.cell(1, column)
-        put_value(cell, label)
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row_number, row in enumerate(frame.itertuples(index=False), start=2):
+    follows_unit = [label in ROW_UNIT_COLUMNS for label in labels]
+    for column, label in enumerate(labels):
+        book.write(sheet, 0, column, label, HEADER_STYLE)
+    for row_number, row in enumerate(frame.itertuples(index=False, name=None), start=1):
         # A row whose unit ends in «%» holds shares 0–1, as Figure.unit «%» and a header ending in «%» do.
         share_row = unit_column is not None and str(row[unit_column] or "").strip().endswith("%")
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row_number, column)
-            is_share = shares[column - 1] or (share_row and labels[column - 1] in ROW_UNIT_COLUMNS)
-            put_value(cell, value, share=is_share)
-            widths[column - 1] = max(widths[column - 1], _display_width(value))
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = min(MAX_WIDTH, max(8, width))
-    sheet.freeze_panes = "A2"
+        for column, value in enumerate(row):
+            if not is_missing(value):
+                is_share = shares[column] or (share_row and follows_unit[column])
+                write_value(book, sheet, row_number, column, value, is_share)
+    set_widths(sheet, column_widths(frame, labels))
+    freeze_header(sheet)
     if names:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{max(2, len(frame) + 1)}"
+        set_autofilter(sheet, max(1, len(frame)), len(names) - 1)
 
 
-def put_value(cell: Cell, value: Any, share: bool = False) -> None:
-    """Write one value typed: numbers with «# ##0» or «0,0 %», dates as dates, text always as text."""
-    if is_missing(value):
-        return
+def column_widths(frame: pd.DataFrame, labels: list[str]) -> list[float]:
+    """Widths in characters from the header's longest word and the first WIDTH_SAMPLE rows, 8 to MAX_WIDTH."""
+    widths = [max((len(word) for word in label.split()), default=4) + 2 for label in labels]
+    for row in frame.head(WIDTH_SAMPLE).itertuples(index=False, name=None):
+        widths = [max(width, _display_width(value)) for width, value in zip(widths, row, strict=True)]
+    return [min(MAX_WIDTH, max(8, width)) for width in widths]
+
+
+def write_value(book: StreamWorkbook, sheet: Worksheet, row: int, column: int, value: Any, share: bool) -> None:
+    """Write one present value typed: numbers with «# ##0» or «0,0 %», dates as dates, text always as text."""
     if isinstance(value, bool):
-        put_text(cell, "да" if value else "нет")
+        book.write(sheet, row, column, "да" if value else "нет")
     elif isinstance(value, numbers.Real):
         number = float(value)
-        cell.value = int(number) if number.is_integer() and not share else number
         if share:
-            cell.number_format = SHARE_FORMAT
+            book.write(sheet, row, column, number, number_format=SHARE_FORMAT)
+        elif number.is_integer():
+            book.write(sheet, row, column, int(number), number_format=WHOLE_FORMAT)
         else:
-            cell.number_format = WHOLE_FORMAT if number.is_integer() else DECIMAL_FORMAT
+            book.write(sheet, row, column, number, number_format=DECIMAL_FORMAT)
     elif isinstance(value, dt.datetime):
         moment = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
         # Excel has no time zones: keep the wall-clock time the ledger recorded.
-        cell.value = moment.replace(tzinfo=None)
-        cell.number_format = DATE_FORMAT if moment.time() == dt.time() else DATETIME_FORMAT
+        moment = moment.replace(tzinfo=None)
+        number_format = DATE_FORMAT if moment.time() == dt.time() else DATETIME_FORMAT
+        book.write(sheet, row, column, moment, number_format=number_format)
     elif isinstance(value, dt.date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
+        book.write(sheet, row, column, value, number_format=DATE_FORMAT)
     else:
-        put_text(cell, str(value))
+        book.write(sheet, row, column, str(value))
 
 
 def _display_width(value: Any) -> int:

@@ -14,11 +14,21 @@ DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 
 
+def to_cell_text(text: str) -> str:
+    """*text* without the control characters XML cannot hold, cut to what one Excel cell holds."""
+    return ILLEGAL_CHARACTERS.sub("", text)[:MAX_TEXT]
+
+
+def is_formula_like(text: str) -> bool:
+    """True when Excel would read *text* typed into a cell as a formula (and so must be marked as text)."""
+    return text.startswith(FORMULA_START)
+
+
 def put_text(cell: Any, text: str) -> Any:
     """Write *text* as a string cell; «=HYPERLINK(…)» or «=cmd|…» stays text, in openpyxl and in Excel."""
-    text = ILLEGAL_CHARACTERS.sub("", text)[:MAX_TEXT]
+    text = to_cell_text(text)
     cell.value = text
-    if text.startswith(FORMULA_START):
+    if is_formula_like(text):
         cell.data_type = TYPE_STRING
         cell.quotePrefix = True  # keeps it text when someone edits the cell in Excel, too
     return cell
