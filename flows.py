@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -139,8 +140,12 @@ def on_cluster(flow_: Any, cluster: str | None) -> Any:
     """
     if not cluster:
         return flow_
+    # Dask's scheduler and workers log every start and stop at INFO; the analyst reads our lines only.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     import dask
     from prefect_dask import DaskTaskRunner
+
+    logging.getLogger("distributed").setLevel(dask.config.get("logging.distributed", "warning").upper())
 
     if cluster == LOCAL_CLUSTER:
         dask.config.set({"distributed.worker.daemon": False})

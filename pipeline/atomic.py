@@ -18,19 +18,23 @@ class OutputError(Exception):
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
+def atomic_path(target: Path, durable: bool = True, sweep: bool = True, tag: str = "") -> Iterator[Path]:
     """Yield a temporary path next to *target*; on success fsync it and rename it over *target*.
 
-    *durable* = False skips the fsyncs for documents the next run can write again (feedback pages):
-    the rename still makes the switch atomic; only a power cut could lose the newest version.
+    *durable* = False skips the fsyncs for documents the next run can write again (feedback pages),
+    or that the caller makes durable in bulk (flush_to_disk): the rename still makes the switch
+    atomic. *sweep* = False leaves stale temporaries of *target* to remove_stale_temporaries (a
+    listing of the folder per file costs more than the file, for thousands of files a run). *tag*
+    marks the temporary file as its writer's (a campaign), for a sweep of a folder others write to.
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         # A run killed mid-write leaves its temporary file behind; the campaign lock means no other
         # writer of this target is alive, so any such leftover is stale.
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp") if sweep else ():
             stale.unlink(missing_ok=True)
-        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{tag + '.' if tag else ''}",
+                                        suffix=".tmp")
         # mkstemp makes the file private (0600); outputs are documents for others to read.
         os.fchmod(handle, 0o666 & ~_UMASK)
         os.close(handle)
@@ -53,13 +57,42 @@ def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
         raise
 
 
-def write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
-    with atomic_path(target, durable) as temporary:
+def write_bytes(target: Path, data: bytes, durable: bool = True, sweep: bool = True) -> None:
+    with atomic_path(target, durable, sweep) as temporary:
         temporary.write_bytes(data)
 
 
-def write_text(target: Path, text: str, durable: bool = True) -> None:
-    write_bytes(target, text.encode("utf-8"), durable)
+def write_text(target: Path, text: str, durable: bool = True, sweep: bool = True) -> None:
+    write_bytes(target, text.encode("utf-8"), durable, sweep)
+
+
+def remove_stale_temporaries(folder: Path, tag: str = "") -> int:
+    """Remove atomic_path's leftovers («.name.XXXX.tmp») under *folder*, only those tagged *tag* if
+    given; return how many. Call it holding the lock of everyone who writes them."""
+    removed = 0
+    marker = f".{tag}." if tag else ""
+    pending = [str(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.startswith(".") and entry.name.endswith(".tmp") and marker in entry.name:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
+def flush_to_disk() -> None:
+    """Make every file written so far durable at once (before a ledger commit that refers to them):
+    one sync instead of two fsyncs per file."""
+    os.sync()
 
 
 def _fsync_folder(folder: Path) -> None:

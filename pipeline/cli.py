@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--year", type=int, help="год кампании (по умолчанию — текущий год)")
     validate.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
 
-    collect = commands.add_parser("collect", parents=[common], help="принять новые файлы из inputs/<год>/")
+    cluster = argparse.ArgumentParser(add_help=False)
+    cluster.add_argument("--cluster", default=os.environ.get("EIBM_DASK_CLUSTER"), metavar="АДРЕС",
+                         help="проверять файлы на кластере Dask: адрес планировщика (tcp://хост:8786) или "
+                              "local — кластер на этой машине; журнал тогда — PostgreSQL (--ledger)")
+
+    collect = commands.add_parser("collect", parents=[common, cluster], help="принять новые файлы из inputs/<год>/")
     collect.add_argument("--year", type=int, required=True)
     collect.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
 
@@ -61,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", parents=[common], help="создать шаблоны отчётов для школ")
     templates.add_argument("--year", type=int, required=True)
 
-    report = commands.add_parser("report", parents=[common],
+    report = commands.add_parser("report", parents=[common, cluster],
                                  help="итоговый отчёт за год: PDF, HTML и свод в Excel")
     report.add_argument("--year", type=int, required=True)
 
@@ -150,8 +155,9 @@ def run_collect(arguments: argparse.Namespace) -> int:
             print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
         import flows
 
-        result = flows.collect(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False,
-                               file_list=arguments.json)
+        result = flows.on_cluster(flows.collect, arguments.cluster)(
+            setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False,
+            cluster=arguments.cluster, file_list=arguments.json)
     if arguments.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -170,8 +176,9 @@ def run_report(arguments: argparse.Namespace) -> int:
         print(f"Итоговый отчёт {setup.year}: последний сбор, свод и вёрстка…", flush=True)
         import flows
 
-        paths = flows.annual_report(setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url,
-                                    lock=False)
+        paths = flows.on_cluster(flows.annual_report, arguments.cluster)(
+            setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False,
+            cluster=arguments.cluster)
     print(f"Готово за {time.monotonic() - started:.0f} с.")
     print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
     print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")

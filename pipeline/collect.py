@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from pipeline import ledger
-from pipeline.archive import archive_file
+from pipeline.archive import ARCHIVE_FOLDER, archive_file, campaign_tag
+from pipeline.atomic import flush_to_disk, remove_stale_temporaries
 from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash_file, hash_unit, list_drop_folder
 from pipeline.feedback import FeedbackInput, write_feedback
 from pipeline.findings import Finding
@@ -212,7 +213,7 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
         news = []
         for planned, verdict in zip(judged, verdicts, strict=True):
             archived = () if verdict.status == UNRECOGNIZED else tuple(
-                archive_file(file.path, file_sha, setup.outputs)
+                archive_file(file.path, file_sha, setup.outputs, setup.year)
                 for file, (_, file_sha, *_) in zip(planned.unit.files, planned.facts, strict=True))
             data = None
             if verdict.status == ledger.ACCEPTED and verdict.submission is not None:
@@ -220,6 +221,7 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
             news.append(ledger.NewSubmission(planned.sha256, planned.unit.kind, verdict.school, verdict.status,
                                              planned.arrived, planned.facts, tuple(verdict.findings), archived,
                                              data))
+        flush_to_disk()  # the copies the ledger is about to name are on disk before it commits
         ids, superseded = ledger.record_many(connection, setup.year, news, now)
         recorded: list[tuple[int, Verdict | None]] = list(zip(ids, verdicts, strict=True))
         for planned in batch:
@@ -448,6 +450,12 @@ def collect(setup: Setup, now: dt.datetime | None = None, progress: Callable[[in
     now = now or dt.datetime.now().replace(microsecond=0)
     engine = ledger.open_ledger(setup.ledger_url)
     try:
+        with ledger.transaction(engine) as connection:
+            interrupted = ledger.last_run_unfinished(connection, setup.year)
+        if interrupted:  # a killed run leaves temporary files behind (a normal one removes its own)
+            remove_stale_temporaries(setup.outputs / str(setup.year))
+            # Shared by every campaign: only this campaign's (another may be writing there now).
+            remove_stale_temporaries(setup.outputs / ARCHIVE_FOLDER, tag=campaign_tag(setup.year))
         steps.recover(setup, engine, now)
         plan = steps.plan(setup, engine, now)
         with ledger.transaction(engine) as connection:

@@ -121,7 +121,8 @@ def write_feedback(outputs: Path, item: FeedbackInput) -> list[Path]:
     folder = feedback_folder(outputs, item.year, item.school_code, item.sha256)
     name = f"{safe_stem(item.file_name)}_{item.sha256[:8].lower()}"
     page = folder / f"{name}.html"
-    write_text(page, render_page(item), durable=False)  # atomic by rename; not worth two fsyncs a file
+    # Atomic by rename; not worth two fsyncs a file. Stale temporaries: collect's sweep.
+    write_text(page, render_page(item), durable=False, sweep=False)
     written = [page]
     has_errors = any(finding.is_error for finding in item.findings)
     if item.status != "unrecognized" and has_errors and (item.workbook is not None or item.sheets):
@@ -225,7 +226,7 @@ def write_patched_workbook(target: Path, item: FeedbackInput) -> bool:
     except Exception:  # a hostile workbook must not stop the run: openpyxl gets its chance
         logger.warning("cannot patch %s; annotating it with openpyxl", item.file_name, exc_info=True)
         return False
-    with atomic_path(target) as temporary:
+    with atomic_path(target, durable=False, sweep=False) as temporary:  # like the page: see write_feedback
         temporary.write_bytes(patched)
     return True
 
@@ -244,7 +245,7 @@ def write_openpyxl_workbook(target: Path, item: FeedbackInput) -> bool:
     targets = [_locate(outline, finding) for finding in ordered]
     _mark_cells(workbook, build_notes(ordered, targets))
     _add_feedback_sheet(workbook, build_listing(ordered, targets))
-    with atomic_path(target) as temporary:
+    with atomic_path(target, durable=False, sweep=False) as temporary:  # like the page: see write_feedback
         workbook.save(temporary)
     return True
 

@@ -241,6 +241,13 @@ def has_runs(connection: Connection, year: int) -> bool:
     return connection.execute(query).scalar_one() > 0
 
 
+def last_run_unfinished(connection: Connection, year: int) -> bool:
+    """Whether the latest collection of *year* started and never finished (it was killed)."""
+    query = select(runs.c.finished_at).where(runs.c.year == year).order_by(runs.c.id.desc()).limit(1)
+    latest = connection.execute(query).first()
+    return latest is not None and latest.finished_at is None
+
+
 def mark_feedback(connection: Connection, submission_ids: list[int], now: dt.datetime) -> None:
     for chunk in _chunks(submission_ids, 500):
         connection.execute(update(submissions).where(submissions.c.id.in_(chunk)).values(feedback_at=now))
@@ -383,8 +390,10 @@ def _store_data(connection: Connection, year: int, accepted: list[tuple[int, New
                     record_[column] = _to_db(values[source][position] if source in values else None)
                 by_table.setdefault(table.name, []).append(record_)
         for code, column in (data.get("Показатели") or {}).items():
+            value = _to_db(column[0] if column else None)
+            # A yes/no indicator is stored as 1/0 (the column is numeric; PostgreSQL refuses a boolean).
             by_table.setdefault(indicator_data.name, []).append(
-                {**base, "code": code, "value": _to_db(column[0] if column else None)})
+                {**base, "code": code, "value": float(value) if isinstance(value, bool) else value})
     for name, records in by_table.items():
         connection.execute(metadata.tables[name].insert(), records)
 

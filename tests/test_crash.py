@@ -66,6 +66,7 @@ def check_consistent(inputs: Path, outputs: Path) -> None:
     assert pending == []
     pages = list((outputs / "2025" / "feedback").rglob("*.html"))
     assert len(pages) == len(files)
+    assert not list(outputs.rglob("*.tmp"))  # what the killed run was writing is swept
 
 
 @pytest.mark.parametrize("attempt", range(REPEATS))
