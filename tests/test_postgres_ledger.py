@@ -12,18 +12,12 @@ import pytest
 from conftest import PROJECT
 from postgres_server import PostgresServer
 from sqlalchemy import select
-from sqlalchemy.exc import ProgrammingError
 
 from pipeline import ledger
 from pipeline.collect import CollectionSummary, collect, load_setup
 
 YEARS = (2024, 2025)  # 2025's L05 compares against 2024's accepted indicators
 NOW = dt.datetime(2025, 11, 1, 9, 0)  # after both campaigns closed: every state occurs
-
-# TODO remove once pipeline/ledger.py stores yes/no indicators as 1.0/0.0: PostgreSQL refuses a Python bool
-# in indicator_data.value (double precision has no cast from boolean); SQLite silently stores 1.
-pytestmark = pytest.mark.xfail(strict=True, raises=ProgrammingError,
-                               reason="ledger: bool indicator value into a Float column (DatatypeMismatch)")
 
 
 def run_collections(inputs: Path, outputs: Path, ledger_url: str | None) -> list[CollectionSummary]:
