@@ -62,9 +62,9 @@ def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "out
     """Ingest what is new in the year's drop folder; refresh ledger, feedback and status.
 
     *lock* = False when the caller already holds the campaign lock (the command line takes it
-    first, so a busy campaign is a clear message rather than a failed run). *cluster*: see
-    on_cluster; call the flow it returns, with the same value. *file_list*: return every file's
-    status and findings (the --json contract), not only the counts.
+    first, so a busy campaign is a clear message rather than a failed run). *cluster*: run it with
+    run_flow, which sets the task runner to match. *file_list*: return every file's status and
+    findings (the --json contract), not only the counts.
     """
     setup = collection.load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
     with campaign_lock(setup.outputs, setup.year) if lock else contextlib.nullcontext():
@@ -130,23 +130,24 @@ def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str 
     return {name: str(path) for name, path in paths.items()}
 
 
-def on_cluster(flow_: Any, cluster: str | None) -> Any:
-    """*flow_* with its batches judged on a Dask cluster: «local» starts one on this machine (a worker
-    process per core), anything else is a scheduler's address (tcp://host:8786). None: *flow_* itself.
+def run_flow(flow_: Any, cluster: str | None = None, **parameters: Any) -> Any:
+    """Run *flow_* (collect or annual_report) with *parameters*: here, or with its batches judged on
+    a Dask cluster. *cluster*: «local» starts one on this machine (a worker process per core), anything
+    else is a scheduler's address (tcp://host:8786).
 
-    The ledger must then be one every process can reach (PostgreSQL: --ledger), and the drop folder
-    and outputs a file system shared with the Dask workers. Workers start reading processes of their
-    own, so their processes must not be daemons (DASK_DISTRIBUTED__WORKER__DAEMON=False; set here for «local»).
+    With a cluster, the Dask workers must see the drop folder and outputs at the same paths (a shared
+    file system) and import this project; they start reading processes of their own, so they must not
+    be daemons (DASK_DISTRIBUTED__WORKER__DAEMON=False; set here for «local»). The ledger is written by
+    this process only, so SQLite works; PostgreSQL (--ledger) is for a server shared by several people.
     """
     if not cluster:
-        return flow_
-    # Dask's scheduler and workers log every start and stop at INFO; the analyst reads our lines only.
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        return flow_(**parameters, cluster=None)
+    # Dask's scheduler and workers log every start and stop; the analyst reads our lines only.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     import dask
     from prefect_dask import DaskTaskRunner
 
-    logging.getLogger("distributed").setLevel(dask.config.get("logging.distributed", "warning").upper())
-
+    logging.getLogger("distributed").setLevel(dask.config.get("logging.distributed", "error").upper())
     if cluster == LOCAL_CLUSTER:
         dask.config.set({"distributed.worker.daemon": False})
         runner = DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
@@ -154,7 +155,28 @@ def on_cluster(flow_: Any, cluster: str | None) -> Any:
             "dashboard_address": None})
     else:
         runner = DaskTaskRunner(address=cluster)
-    return flow_.with_options(task_runner=runner)
+    with _reachable_api():
+        return flow_.with_options(task_runner=runner)(**parameters, cluster=cluster)
+
+
+@contextlib.contextmanager
+def _reachable_api() -> Iterator[None]:
+    """Dask workers report their task runs to Prefect's API. Prefect's temporary server is private to
+    this process (each worker would start its own, and time out), so start one they can reach,
+    unless a server is configured (PREFECT_API_URL)."""
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import temporary_settings
+
+    server = SubprocessASGIServer()
+    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        server.stop()
 
 
 def publish_status(status: CampaignStatus) -> None:

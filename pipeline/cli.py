@@ -155,9 +155,9 @@ def run_collect(arguments: argparse.Namespace) -> int:
             print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
         import flows
 
-        result = flows.on_cluster(flows.collect, arguments.cluster)(
-            setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False,
-            cluster=arguments.cluster, file_list=arguments.json)
+        result = flows.run_flow(flows.collect, arguments.cluster, year=setup.year, inputs=str(setup.inputs),
+                                outputs=str(setup.outputs), ledger_url=setup.ledger_url, lock=False,
+                                file_list=arguments.json)
     if arguments.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -176,9 +176,8 @@ def run_report(arguments: argparse.Namespace) -> int:
         print(f"Итоговый отчёт {setup.year}: последний сбор, свод и вёрстка…", flush=True)
         import flows
 
-        paths = flows.on_cluster(flows.annual_report, arguments.cluster)(
-            setup.year, str(setup.inputs), str(setup.outputs), setup.ledger_url, lock=False,
-            cluster=arguments.cluster)
+        paths = flows.run_flow(flows.annual_report, arguments.cluster, year=setup.year, inputs=str(setup.inputs),
+                               outputs=str(setup.outputs), ledger_url=setup.ledger_url, lock=False)
     print(f"Готово за {time.monotonic() - started:.0f} с.")
     print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
     print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")
