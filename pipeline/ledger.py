@@ -460,8 +460,9 @@ def submission_findings(connection: Connection, submission_ids: list[int]) -> di
 def present_files(connection: Connection, year: int) -> list[tuple[str, str, int]]:
     """(path, sha256, submission id) of every file currently in the drop folder."""
     rows = connection.execute(select(files.c.path, files.c.sha256, files.c.submission_id)
-                              .where(files.c.year == year, files.c.present.is_(True)).order_by(files.c.path))
-    return [(path, sha, submission_id) for path, sha, submission_id in rows]
+                              .where(files.c.year == year, files.c.present.is_(True)))
+    # Sorted here: ORDER BY follows the database's collation (PostgreSQL's ru_RU differs from SQLite's).
+    return sorted((path, sha, submission_id) for path, sha, submission_id in rows)
 
 
 def present_counts(connection: Connection, year: int) -> dict[str, int]:
@@ -473,9 +474,10 @@ def present_counts(connection: Connection, year: int) -> dict[str, int]:
 
 def all_files(connection: Connection, year: int) -> list[tuple[str, str, int]]:
     """(path, sha256, submission id) of every file the campaign has seen, present or gone."""
-    rows = connection.execute(select(files.c.path, files.c.sha256, files.c.submission_id)
-                              .where(files.c.year == year).order_by(files.c.path, files.c.id))
-    return [(path, sha, submission_id) for path, sha, submission_id in rows]
+    rows = connection.execute(select(files.c.id, files.c.path, files.c.sha256, files.c.submission_id)
+                              .where(files.c.year == year))
+    ordered = sorted(rows, key=lambda row: (row.path, row.id))  # not ORDER BY: see present_files
+    return [(path, sha, submission_id) for _, path, sha, submission_id in ordered]
 
 
 def accepted_indicators(connection: Connection, year: int) -> dict[str, dict[str, float | None]]:
