@@ -347,8 +347,7 @@ def record_many(connection: Connection, year: int, news: list[NewSubmission],
     ])
     found = [{"submission_id": submission_id, **finding.to_dict()}
              for submission_id, new in zip(ids, news, strict=True) for finding in new.findings]
-    if found:
-        connection.execute(findings.insert(), found)
+    _bulk_insert(connection, findings, found)
     accepted = [(submission_id, new) for submission_id, new in zip(ids, news, strict=True)
                 if new.status == ACCEPTED and new.school is not None]
     _store_data(connection, year, accepted)
@@ -395,7 +394,36 @@ def _store_data(connection: Connection, year: int, accepted: list[tuple[int, New
             by_table.setdefault(indicator_data.name, []).append(
                 {**base, "code": code, "value": float(value) if isinstance(value, bool) else value})
     for name, records in by_table.items():
-        connection.execute(metadata.tables[name].insert(), records)
+        _bulk_insert(connection, metadata.tables[name], records)
+
+
+def _bulk_insert(connection: Connection, table: Table, records: list[dict[str, Any]]) -> None:
+    """Insert rows of equal keys with the driver's executemany.
+
+    SQLAlchemy's per-row parameter processing cost ≈ 2.7 ms a school for ≈ 35 data rows (profiled at
+    10,000 schools); the values here are plain ones both drivers adapt alike (str, int, float, bool,
+    None), dates go to SQLite as the ISO text SQLAlchemy's Date type stores there.
+    """
+    if not records:
+        return
+    columns = list(records[0])
+    quote = connection.dialect.identifier_preparer.quote
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(column) for column in columns)}) "
+           f"VALUES ({', '.join([marker] * len(columns))})")
+    rows = [tuple(record[column] for column in columns) for record in records]
+    dated = [index for index, column in enumerate(columns) if isinstance(table.c[column].type, Date)]
+    if dated and connection.dialect.name == "sqlite":
+        rows = [tuple(_sqlite_date(value) if index in dated else value for index, value in enumerate(row))
+                for row in rows]
+    connection.exec_driver_sql(sql, rows)
+
+
+def _sqlite_date(value: Any) -> Any:
+    """A date as SQLAlchemy's Date type stores it in SQLite (YYYY-MM-DD)."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _to_db(value: Any) -> Any:
