@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
-from pipeline.atomic import atomic_path
+from pipeline.atomic import atomic_file
 
 ARCHIVE_FOLDER = "archive"
 
@@ -20,8 +21,10 @@ def archive_file(source: Path, sha256: str, outputs: Path, year: int) -> str:
     relative = Path(ARCHIVE_FOLDER) / sha256[:2] / f"{sha256}{suffix}"
     target = outputs / relative
     if not target.exists():
-        with atomic_path(target, durable=False, sweep=False, tag=campaign_tag(year)) as temporary:
-            shutil.copyfile(source, temporary, follow_symlinks=False)
+        # O_NOFOLLOW: a symlink is never a report (discover.py) and is never followed out of the folder.
+        with (open(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as original,
+              atomic_file(target, durable=False, sweep=False, tag=campaign_tag(year)) as copy):
+            shutil.copyfileobj(original, copy)
     return relative.as_posix()
 
 

@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -27,6 +28,28 @@ def atomic_path(target: Path, durable: bool = True, sweep: bool = True, tag: str
     listing of the folder per file costs more than the file, for thousands of files a run). *tag*
     marks the temporary file as its writer's (a campaign), for a sweep of a folder others write to.
     """
+    handle, temporary = _create_temporary(target, sweep, tag)
+    os.close(handle)
+    with _replacing(target, temporary, durable):
+        yield temporary
+        if durable:
+            with temporary.open("rb+") as written:
+                os.fsync(written.fileno())
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, durable: bool = True, sweep: bool = True, tag: str = "") -> Iterator[BinaryIO]:
+    """Like atomic_path, but yield the temporary file open for writing (one open instead of two:
+    half the cost of a small file, for the thousands a collection writes)."""
+    handle, temporary = _create_temporary(target, sweep, tag)
+    with _replacing(target, temporary, durable), os.fdopen(handle, "wb") as stream:
+        yield stream
+        if durable:
+            stream.flush()
+            os.fsync(stream.fileno())
+
+
+def _create_temporary(target: Path, sweep: bool, tag: str) -> tuple[int, Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         # A run killed mid-write leaves its temporary file behind; the campaign lock means no other
@@ -37,15 +60,16 @@ def atomic_path(target: Path, durable: bool = True, sweep: bool = True, tag: str
                                         suffix=".tmp")
         # mkstemp makes the file private (0600); outputs are documents for others to read.
         os.fchmod(handle, 0o666 & ~_UMASK)
-        os.close(handle)
     except OSError as error:
         raise OutputError(f"не удалось записать {target}: {error.strerror or error}") from error
-    temporary = Path(name)
+    return handle, Path(name)
+
+
+@contextlib.contextmanager
+def _replacing(target: Path, temporary: Path, durable: bool) -> Iterator[None]:
+    """Rename *temporary* over *target* when the block succeeds; remove it when it fails."""
     try:
-        yield temporary
-        if durable:
-            with temporary.open("rb+") as written:
-                os.fsync(written.fileno())
+        yield
         os.replace(temporary, target)
         if durable:
             _fsync_folder(target.parent)
@@ -58,8 +82,8 @@ def atomic_path(target: Path, durable: bool = True, sweep: bool = True, tag: str
 
 
 def write_bytes(target: Path, data: bytes, durable: bool = True, sweep: bool = True) -> None:
-    with atomic_path(target, durable, sweep) as temporary:
-        temporary.write_bytes(data)
+    with atomic_file(target, durable, sweep) as stream:
+        stream.write(data)
 
 
 def write_text(target: Path, text: str, durable: bool = True, sweep: bool = True) -> None:

@@ -27,7 +27,7 @@ from pipeline.annotate_xlsx import (
     comment_text,
     open_package,
 )
-from pipeline.atomic import atomic_path, write_text
+from pipeline.atomic import atomic_file, atomic_path, write_text
 from pipeline.findings import SEVERITY_RU, Finding
 from pipeline.labels import fold
 from pipeline.layout import FEEDBACK_SHEET
@@ -226,8 +226,8 @@ def write_patched_workbook(target: Path, item: FeedbackInput) -> bool:
     except Exception:  # a hostile workbook must not stop the run: openpyxl gets its chance
         logger.warning("cannot patch %s; annotating it with openpyxl", item.file_name, exc_info=True)
         return False
-    with atomic_path(target, durable=False, sweep=False) as temporary:  # like the page: see write_feedback
-        temporary.write_bytes(patched)
+    with atomic_file(target, durable=False, sweep=False) as stream:  # like the page: see write_feedback
+        stream.write(patched)
     return True
 
 
