@@ -1,4 +1,4 @@
-"""Time the old openpyxl writers of status.xlsx and svod.xlsx against the current ones on N synthetic schools."""
+"""Time status.xlsx and svod.xlsx written through XlsxWriter (OLD_COMMIT) and through xlsx_stream on N schools."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import status as new_status  # noqa: E402
-from pipeline import svod as new_svod  # noqa: E402
+from pipeline import status, svod, xlsx_stream  # noqa: E402
 from pipeline.roadmap import Campaign  # noqa: E402
 
-# The last commit that wrote both files with openpyxl in normal mode.
-OLD_COMMIT = "0bcd8a6"
+# The last commit whose pipeline/xlsx_stream.py wrapped XlsxWriter; status.py and svod.py drive either writer.
+OLD_COMMIT = "35a470b"
+WRITER_NAMES = ("stream_workbook", "set_widths", "set_autofilter", "freeze_header")
 CAMPAIGN = Campaign(
     year=2025, period_start=dt.date(2024, 9, 1), period_end=dt.date(2025, 8, 31),
     window_open=dt.date(2025, 4, 1), window_close=dt.date(2025, 10, 31), deadline=dt.date(2025, 10, 1),
@@ -36,20 +36,26 @@ ITEMS = [f"{section}.{number}" for section in range(1, 6) for number in range(1,
 INDICATORS = [f"P{number:02d}" for number in range(1, 51)]
 
 
-def load_old(name: str) -> ModuleType:
-    """pipeline/<name>.py as it was at OLD_COMMIT, imported under another name."""
-    source = subprocess.run(["git", "show", f"{OLD_COMMIT}:pipeline/{name}.py"], cwd=ROOT, check=True,
+def load_old_writer() -> ModuleType:
+    """pipeline/xlsx_stream.py as it was at OLD_COMMIT (XlsxWriter in constant-memory mode), as another module."""
+    source = subprocess.run(["git", "show", f"{OLD_COMMIT}:pipeline/xlsx_stream.py"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout
-    spec = importlib.util.spec_from_loader(f"old_{name}", loader=None)
+    spec = importlib.util.spec_from_loader("old_xlsx_stream", loader=None)
     module = importlib.util.module_from_spec(spec)
-    module.__file__ = str(ROOT / "pipeline" / f"{name}.py")  # status.py finds its templates from it
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    exec(compile(source, f"{OLD_COMMIT}:pipeline/{name}.py", "exec"), module.__dict__)
+    sys.modules[spec.name] = module
+    exec(compile(source, f"{OLD_COMMIT}:pipeline/xlsx_stream.py", "exec"), module.__dict__)
     return module
 
 
-def synthetic_status(schools: int, module: ModuleType) -> object:
-    """A CampaignStatus of *schools* schools in the states' realistic mix, built from *module*'s classes."""
+def use_writer(writer: ModuleType) -> None:
+    """Make status.py and svod.py write through *writer*'s stream_workbook and sheet settings."""
+    for module in (status, svod):
+        for name in WRITER_NAMES:
+            setattr(module, name, getattr(writer, name))
+
+
+def synthetic_status(schools: int) -> status.CampaignStatus:
+    """A CampaignStatus of *schools* schools in the states' realistic mix."""
     rng = random.Random(schools)
     rows = []
     for number in range(1, schools + 1):
@@ -57,7 +63,7 @@ def synthetic_status(schools: int, module: ModuleType) -> object:
         accepted = state in ("on_time", "late")
         arrived = dt.datetime(2025, 9, 1, 8) + dt.timedelta(minutes=rng.randrange(60 * 24 * 45))
         rejected = rng.randrange(3) if state != "missing" else 0
-        rows.append(module.SchoolStatus(
+        rows.append(status.SchoolStatus(
             code=f"B-{number:06d}", name=f"МБОУ «Средняя общеобразовательная школа № {number}»",
             municipality=f"Муниципальный район № {number // 25 + 1}", state=state,
             accepted_at=arrived if accepted else None,
@@ -65,7 +71,7 @@ def synthetic_status(schools: int, module: ModuleType) -> object:
             warnings=rng.randrange(4), rejected_files=rejected if accepted else max(rejected, 1),
             last_arrival=arrived if state != "missing" else None, last_errors=rng.randrange(1, 6),
         ))
-    return module.CampaignStatus(campaign=CAMPAIGN, generated_at=NOW, schools=rows, unattributed=17)
+    return status.CampaignStatus(campaign=CAMPAIGN, generated_at=NOW, schools=rows, unattributed=17)
 
 
 def synthetic_tables(schools: int) -> list[tuple[str, pd.DataFrame]]:
@@ -112,35 +118,34 @@ def seconds(function: Callable[..., object], *arguments: object) -> float:
     return time.perf_counter() - started
 
 
-def write_old_status(module: ModuleType, status: object, path: Path) -> None:
-    # The old write_status also rendered status.html; only the workbook is compared here.
-    workbook = module.build_status_workbook(status)
-    workbook.save(path)
+def timed(writer: ModuleType, function: Callable[..., object], *arguments: object) -> float:
+    use_writer(writer)
+    return seconds(function, *arguments)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--schools", type=int, nargs="+", default=[10_000, 40_000])
     arguments = parser.parse_args()
-    old_status, old_svod = load_old("status"), load_old("svod")
+    old_writer = load_old_writer()
     print(f"{'N':>7} {'file':<12} {'cells':>10} {'old s':>8} {'new s':>8} {'old/new':>8}")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         for schools in arguments.schools:
-            old = seconds(write_old_status, old_status, synthetic_status(schools, old_status), out / "old.xlsx")
-            new = seconds(new_status.write_status_workbook, out / "status.xlsx", synthetic_status(schools, new_status))
+            campaign_status = synthetic_status(schools)
+            old = timed(old_writer, status.write_status_workbook, out / "old.xlsx", campaign_status)
+            new = timed(xlsx_stream, status.write_status_workbook, out / "status.xlsx", campaign_status)
             cells = 10 * (schools + 1) + 2 * 18
             print(f"{schools:>7} {'status.xlsx':<12} {cells:>10,} {old:>8.2f} {new:>8.2f} {old / new:>7.1f}×",
                   flush=True)
             tables = synthetic_tables(schools)
             cells = sum(frame.size + len(frame.columns) for _, frame in tables)
             # write_svod takes a YearReport only to list its tables: hand both writers the same tables.
-            old_svod.svod_tables = new_svod.svod_tables = lambda report, tables=tables: tables
-            old = seconds(old_svod.write_svod, None, out / "old.xlsx")
-            new = seconds(new_svod.write_svod, None, out / "svod.xlsx")
+            svod.svod_tables = lambda report, tables=tables: tables
+            old = timed(old_writer, svod.write_svod, None, out / "old.xlsx")
+            new = timed(xlsx_stream, svod.write_svod, None, out / "svod.xlsx")
             print(f"{schools:>7} {'svod.xlsx':<12} {cells:>10,} {old:>8.2f} {new:>8.2f} {old / new:>7.1f}×",
                   flush=True)
-
 
 if __name__ == "__main__":
     main()

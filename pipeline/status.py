@@ -9,14 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.worksheet import Worksheet
-
 from pipeline.atomic import write_text
 from pipeline.register import School
 from pipeline.roadmap import Campaign
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
-from pipeline.xlsx_stream import StreamWorkbook, Style, freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx_stream import (
+    Sheet,
+    StreamWorkbook,
+    Style,
+    freeze_header,
+    set_autofilter,
+    set_widths,
+    stream_workbook,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +229,7 @@ def write_status_workbook(path: Path, status: CampaignStatus) -> None:
         book.set_properties(title=f"Ход сбора отчётов ИБЦ — кампания {status.campaign.year}", creator="eibm")
 
 
-def _fill_status_sheet(book: StreamWorkbook, sheet: Worksheet, status: CampaignStatus) -> None:
+def _fill_status_sheet(book: StreamWorkbook, sheet: Sheet, status: CampaignStatus) -> None:
     for column, (title, _) in enumerate(STATUS_COLUMNS):
         book.write(sheet, 0, column, title, HEADER_STYLE)
     set_widths(sheet, [width for _, width in STATUS_COLUMNS])
@@ -247,7 +253,7 @@ def _fill_status_sheet(book: StreamWorkbook, sheet: Worksheet, status: CampaignS
     sheet.fit_to_pages(1, 0)
 
 
-def _fill_summary_sheet(book: StreamWorkbook, sheet: Worksheet, status: CampaignStatus) -> None:
+def _fill_summary_sheet(book: StreamWorkbook, sheet: Sheet, status: CampaignStatus) -> None:
     campaign = status.campaign
     counts = status.counts
     rows: list[tuple[str, Any]] = [

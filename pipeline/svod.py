@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from xlsxwriter.worksheet import Worksheet
 
 from pipeline.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.report_model import YearReport
 from pipeline.typography import is_missing
-from pipeline.xlsx_stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx_stream import Sheet, StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 
 WHOLE_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"
@@ -98,7 +97,7 @@ def sheet_title(title: str, taken: list[str]) -> str:
     return candidate
 
 
-def fill_sheet(book: StreamWorkbook, sheet: Worksheet, frame: pd.DataFrame) -> None:
+def fill_sheet(book: StreamWorkbook, sheet: Sheet, frame: pd.DataFrame) -> None:
     """Header row in bold and frozen, values typed and formatted, columns as wide as their first rows' contents."""
     frame = display_frame(frame)
     names = [str(name) for name in frame.columns]
@@ -129,7 +128,7 @@ def column_widths(frame: pd.DataFrame, labels: list[str]) -> list[float]:
     return [min(MAX_WIDTH, max(8, width)) for width in widths]
 
 
-def write_value(book: StreamWorkbook, sheet: Worksheet, row: int, column: int, value: Any, share: bool) -> None:
+def write_value(book: StreamWorkbook, sheet: Sheet, row: int, column: int, value: Any, share: bool) -> None:
     """Write one present value typed: numbers with «# ##0» or «0,0 %», dates as dates, text always as text."""
     if isinstance(value, bool):
         book.write(sheet, row, column, "да" if value else "нет")
