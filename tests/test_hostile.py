@@ -256,3 +256,27 @@ def test_raw_submission_survives_pickling(district: District) -> None:
     for key in ("70-001_ИБЦ_2025.xlsx", "формула_без_значения.xlsx", "пустой.xlsx"):
         raw = read_unit(by_key[key], district)
         assert pickle.loads(pickle.dumps(raw)) == raw
+
+
+SHEET = b'<worksheet><sheetData><row r="1">%s</row></sheetData></worksheet>'
+
+
+@pytest.mark.parametrize(("cells", "refused"), [
+    pytest.param(b'<c r="A1"><v>1</v></c><c r="CV1"><v>2</v></c>', False, id="cells within the limits pass"),
+    pytest.param(b'<c r="A1"><v>1</v></c><c r="CW1"><v>2</v></c>', True, id="a placed cell past column CV"),
+    pytest.param(b'<c r="A1"><v>1</v></c><c r="B99999"><v>2</v></c>', True, id="a placed cell past the rows"),
+    pytest.param(b'<c r="A1"/><c r="XFD1048576"/>', False, id="empty far cells are skipped as calamine skips them"),
+    pytest.param(b'<c r="CV1"><v>1</v></c><c><v>2</v></c>', True, id="an unplaced cell continues the row"),
+    pytest.param(b'<c r="5" x="1" r="A1"><v>1</v></c>' * 101, True, id="a first r without column is sequential"),
+    pytest.param(b"<c r='cw1'><v>1</v></c>", True, id="lowercase and single quotes as calamine reads them"),
+])
+def test_sheet_extent_at_a_glance_refuses_what_the_exact_pass_refuses(cells: bytes, refused: bool) -> None:
+    from pipeline.preflight import PreflightError, _SheetExtent
+
+    for to_the_end in (True, False):  # the quick check, and the tag-by-tag pass alone
+        extent = _SheetExtent(max_rows=5000)
+        if refused:
+            with pytest.raises(PreflightError):
+                extent.feed(SHEET % cells, to_the_end=to_the_end)
+        else:
+            extent.feed(SHEET % cells, to_the_end=to_the_end)
