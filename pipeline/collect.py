@@ -23,7 +23,6 @@ from pipeline.archive import ARCHIVE_FOLDER, archive_file, campaign_tag
 from pipeline.atomic import flush_to_disk, remove_stale_temporaries
 from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash_file, hash_unit, list_drop_folder
 from pipeline.feedback import FeedbackInput, write_feedback
-from pipeline.feedback_queue import FeedbackQueue
 from pipeline.findings import Finding
 from pipeline.isolation import IsolatedReader
 from pipeline.judge import Rules, Verdict, judge_isolated, prejudge_unit
@@ -204,9 +203,10 @@ def judging_rules(setup: Setup, engine: Engine, now: dt.datetime) -> Rules:
 
 
 def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdicts: list[Verdict],
-                 now: dt.datetime, queue: FeedbackQueue | None = None) -> list[int]:
-    """Archive and record one judged batch (one transaction), then write its feedback (or hand it to
-    *queue*); return the ids. *verdicts* are judge_batch's, in the order of the batch's units to judge.
+                 now: dt.datetime) -> list[int]:
+    """Archive and record one judged batch (one transaction), then write its feedback; return the ids.
+
+    *verdicts* are judge_batch's, in the order of the batch's units to judge.
     """
     judged = [planned for planned in batch if planned.judge]
     with ledger.transaction(engine) as connection:
@@ -235,7 +235,7 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
                                        duplicate_of=original.id)
             (submission_id,), _ = ledger.record_many(connection, setup.year, [new], now)
             recorded.append((submission_id, None))
-    write_batch_feedback(setup, engine, recorded, superseded, now, queue)
+    write_batch_feedback(setup, engine, recorded, superseded, now)
     return [submission_id for submission_id, _ in recorded]
 
 
@@ -247,9 +247,8 @@ def process_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], now: d
 
 
 def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int, Verdict | None]],
-                         changed_status: list[int], now: dt.datetime, queue: FeedbackQueue | None = None) -> None:
-    """Feedback pages for the new submissions and for the ones a new file superseded (through *queue*
-    if given: written in the background, marked written once they are)."""
+                         changed_status: list[int], now: dt.datetime) -> None:
+    """Feedback pages for the new submissions and for the ones a new file superseded."""
     verdicts = dict(recorded)
     ids = list(dict.fromkeys([submission_id for submission_id, _ in recorded] + changed_status))
     with ledger.transaction(engine) as connection:
@@ -258,7 +257,6 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
     schools = {item.school for item in stored.values() if item.school}
     states = {school.code: school.state for school in current_status(setup, engine, now, schools).schools}
     campaign = setup.district.campaign(setup.year)
-    items = []
     for number in ids:
         submission = stored[number]
         verdict = verdicts.get(number)
@@ -266,7 +264,7 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
         workbook = None
         if submission.archive and submission.kind == "workbook" and submission.archive[0].endswith((".xlsx", ".xlsm")):
             workbook = setup.outputs / submission.archive[0]
-        items.append(FeedbackInput(
+        write_feedback(setup.outputs, FeedbackInput(
             file_name=", ".join(submission.paths), sha256=submission.sha256, year=setup.year,
             status=submission.status, processed_at=submission.processed_at, findings=found[number],
             school_code=school.code if school else None, school_name=school.name if school else None,
@@ -274,11 +272,6 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
             workbook=workbook, sheets=verdict.sheets if verdict and verdict.sheets else _archived_sheets(
                 setup, submission, found[number]),
         ))
-    if queue is not None:
-        queue.put(engine, setup.outputs, items, ids, now)
-        return
-    for item in items:
-        write_feedback(setup.outputs, item)
     with ledger.transaction(engine) as connection:
         ledger.mark_feedback(connection, ids, now)
 
@@ -470,7 +463,7 @@ def collect(setup: Setup, now: dt.datetime | None = None, progress: Callable[[in
         processed = 0
         if plan.new_units:
             rules = judging_rules(setup, engine, now)
-            with steps.judging(rules) as judging, FeedbackQueue() as queue:
+            with steps.judging(rules) as judging:
                 upcoming = batches(plan, batch_size)
                 in_flight: deque[tuple[list[PlannedUnit], Any]] = deque()
 
@@ -483,10 +476,9 @@ def collect(setup: Setup, now: dt.datetime | None = None, progress: Callable[[in
                     batch, judged = in_flight.popleft()
                     verdicts = judged.result()
                     top_up()  # the next batch is judged while this one is recorded
-                    processed += len(steps.record(setup, engine, batch, verdicts, now, queue))
+                    processed += len(steps.record(setup, engine, batch, verdicts, now))
                     if progress:
                         progress(processed, len(plan.new_units))
-                queue.drain(engine)
         return steps.finish(setup, engine, plan, processed, run_id, now)
     finally:
         engine.dispose()

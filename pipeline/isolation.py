@@ -53,10 +53,8 @@ GRACE = 5.0
 # forkserver and spawn make each worker import the run's __main__ again (Python 3.11 cannot preload it
 # into the server): free under the eibm CLI, ≈ 3 s per worker under flows.py, which imports Prefect.
 START_METHOD = "forkserver"
-# pipeline.judge (pandas, pandera) because workers type and check what they read (judge.prejudge_unit);
-# pipeline.feedback for the process writing feedback (feedback_queue.py), started from the same server.
-_PRELOAD = ["pipeline.read", "pipeline.discover", "pipeline.roadmap", "python_calamine", "pipeline.judge",
-            "pipeline.feedback"]
+# pipeline.judge (pandas, pandera) because workers type and check what they read (judge.prejudge_unit).
+_PRELOAD = ["pipeline.read", "pipeline.discover", "pipeline.roadmap", "python_calamine", "pipeline.judge"]
 
 
 def read_unit(unit: Unit, district: District) -> RawSubmission:
@@ -191,7 +189,9 @@ class IsolatedReader:
 
     def _live_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.max_workers, mp_context=worker_context(), initializer=_start_worker,
+            context = multiprocessing.get_context(START_METHOD)
+            context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs; harmless
+            self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context, initializer=_start_worker,
                                              initargs=(self.memory_limit, self.context))
         return self._pool
 
@@ -207,13 +207,6 @@ class IsolatedReader:
         processes = getattr(self._pool, "_processes", None) or {}
         for process in list(processes.values()):
             process.kill()
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """The start method for the run's helper processes, with their imports done once in the server."""
-    context = multiprocessing.get_context(START_METHOD)
-    context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs; harmless
-    return context
 
 
 def read_units_isolated(units: Sequence[Unit], district: District, max_workers: int | None = None,
