@@ -22,32 +22,28 @@ RESULT_PREFIX = "BENCH-RESULT "
 PROGRESS_PREFIX = "BENCH-PROGRESS "
 STEPS = ("bare", "bare-pipeline", "collect", "rerun", "changed", "report")
 TOP_ENTRIES = 25
-# Pipeline functions whose cumulative time makes up each stage of a collection (module path, name).
+# Pipeline functions of the run's own process whose cumulative time makes up each stage of a collection
+# (module path, name). Reading, typing and rules run in the worker processes (judge.prejudge_unit) and
+# show here only as the wait for them.
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("plan: list, stat, hash", "pipeline/collect.py", "plan_collection"),
-    ("read in this process (preflight + calamine/CSV)", "pipeline/judge.py", "read_unit"),
-    ("  of which preflight", "pipeline/preflight.py", "check_file"),
-    ("read: waiting for the isolated workers", "pipeline/isolation.py", "reader"),
-    ("build_submission (typing)", "pipeline/submission.py", "build_submission"),
-    ("schemas (batched pandera)", "pipeline/schema.py", "check_schemas"),
-    ("rules (checks.py)", "pipeline/checks.py", "check_rules"),
-    ("duplicate lookup (find_by_hash)", "pipeline/ledger.py", "find_by_hash"),
+    ("judging: waiting for the workers", "concurrent/futures/_base.py", "result"),
+    ("  schemas (batched pandera, in the judging thread)", "pipeline/schema.py", "check_schemas"),
     ("last year's indicators", "pipeline/ledger.py", "accepted_indicators"),
-    ("ledger insert (record)", "pipeline/ledger.py", "record"),
-    ("  of which accepted data", "pipeline/ledger.py", "_store_data"),
-    ("archive copy", "pipeline/archive.py", "archive_file"),
-    ("feedback, all (write_batch_feedback)", "pipeline/collect.py", "write_batch_feedback"),
-    ("  status per batch (current_status)", "pipeline/collect.py", "current_status"),
-    ("  submission_by_id (one query each)", "pipeline/ledger.py", "submission_by_id"),
-    ("  feedback HTML (render_page)", "pipeline/feedback.py", "render_page"),
-    ("  annotated workbook", "pipeline/feedback.py", "write_annotated_workbook"),
-    ("    openpyxl load", "pipeline/feedback.py", "_load_school_workbook"),
-    ("    openpyxl save", "openpyxl/workbook/workbook.py", "save"),
+    ("record (ledger, archive, feedback)", "pipeline/collect.py", "record_batch"),
+    ("  ledger insert (record_many)", "pipeline/ledger.py", "record_many"),
+    ("    of which accepted data", "pipeline/ledger.py", "_store_data"),
+    ("  archive copy", "pipeline/archive.py", "archive_file"),
+    ("  feedback, all (write_batch_feedback)", "pipeline/collect.py", "write_batch_feedback"),
+    ("    status of the batch's schools", "pipeline/collect.py", "current_status"),
+    ("    feedback HTML (render_page)", "pipeline/feedback.py", "render_page"),
+    ("    annotated workbook", "pipeline/feedback.py", "write_annotated_workbook"),
+    ("      of which openpyxl (fallback) save", "openpyxl/workbook/workbook.py", "save"),
     ("finish (present, status, summary)", "pipeline/collect.py", "finish_collection"),
     ("  set_present", "pipeline/ledger.py", "set_present"),
     ("  write_status", "pipeline/status.py", "write_status"),
-    ("  file_statuses (--json summary)", "pipeline/collect.py", "file_statuses"),
 )
+
 
 
 def collection_time(inputs: Path, year: int) -> dt.datetime:
@@ -173,7 +169,8 @@ def phase_collect(args: argparse.Namespace) -> dict[str, Any]:
 
     summary = collect(setup, now, progress)
     seconds = time.perf_counter() - started
-    result: dict[str, Any] = {"seconds": seconds, "processed": summary.processed, "files": len(summary.files),
+    result: dict[str, Any] = {"seconds": seconds, "processed": summary.processed,
+                              "files": sum(summary.counts.values()),
                               "counts": summary.counts}
     if profiler is not None:
         profiler.disable()

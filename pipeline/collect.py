@@ -239,13 +239,6 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
     return [submission_id for submission_id, _ in recorded]
 
 
-def process_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], now: dt.datetime,
-                  isolated: IsolatedReader, rules: Rules | None = None) -> list[int]:
-    """Judge, archive and record one batch; write each file's feedback. Return the ids."""
-    rules = rules or judging_rules(setup, engine, now)
-    return record_batch(setup, engine, batch, judge_batch(rules, batch, isolated), now)
-
-
 def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int, Verdict | None]],
                          changed_status: list[int], now: dt.datetime) -> None:
     """Feedback pages for the new submissions and for the ones a new file superseded."""
@@ -308,9 +301,9 @@ def current_status(setup: Setup, engine: Engine, now: dt.datetime, schools: set[
     """The campaign's status now; of *schools* only, if given (a batch's feedback needs no more)."""
     campaign = setup.district.campaign(setup.year)
     with ledger.transaction(engine) as connection:
-        stored = ledger.campaign_submissions(connection, setup.year, schools)
-    facts = [SubmissionFact(item.school, item.status, item.arrived_at, item.paths[0] if item.paths else "",
-                            item.errors, item.warnings) for item in stored]
+        rows = ledger.status_rows(connection, setup.year, schools)
+    facts = [SubmissionFact(row.school, row.status, row.arrived_at, row.first_path, row.errors, row.warnings)
+             for row in rows]
     expected = expected_schools(setup.register, campaign)
     if schools is not None:
         expected = [school for school in expected if school.code in schools]

@@ -447,19 +447,37 @@ def _stored(row: Any) -> StoredSubmission:
     )
 
 
-def campaign_submissions(connection: Connection, year: int, schools: set[str] | None = None
-                         ) -> list[StoredSubmission]:
-    """The campaign's submissions in arrival order; of *schools* only, if given."""
-    query = select(submissions).where(submissions.c.year == year)
-    if schools is None:
-        chunks: list[list[str] | None] = [None]
-    else:
-        chunks = list(_chunks(sorted(schools), 500))
+def campaign_submissions(connection: Connection, year: int) -> list[StoredSubmission]:
+    rows = connection.execute(select(submissions).where(submissions.c.year == year)
+                              .order_by(submissions.c.arrived_at, submissions.c.id)).mappings()
+    return [_stored(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """What the collection status needs of a submission (not its archive, findings or data)."""
+
+    school: str | None
+    status: str
+    arrived_at: dt.datetime
+    first_path: str
+    errors: int
+    warnings: int
+
+
+def status_rows(connection: Connection, year: int, schools: set[str] | None = None) -> list[StatusRow]:
+    """The campaign's submissions as the status sees them; of *schools* only, if given."""
+    columns = (submissions.c.school, submissions.c.status, submissions.c.arrived_at, submissions.c.paths,
+               submissions.c.errors, submissions.c.warnings)
+    query = select(*columns).where(submissions.c.year == year)
+    chunks: list[list[str] | None] = [None] if schools is None else list(_chunks(sorted(schools), 500))
     result = []
     for chunk in chunks:
         selected = query if chunk is None else query.where(submissions.c.school.in_(chunk))
-        result += [_stored(row) for row in connection.execute(selected).mappings()]
-    return sorted(result, key=lambda item: (item.arrived_at, item.id))
+        for school, status, arrived_at, paths, errors, warnings in connection.execute(selected):
+            first = json.loads(paths)[0] if paths != "[]" else ""
+            result.append(StatusRow(school, status, arrived_at, first, errors, warnings))
+    return result
 
 
 def submission_by_id(connection: Connection, submission_id: int) -> StoredSubmission:

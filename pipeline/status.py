@@ -183,6 +183,12 @@ def write_status(outputs: Path, status: CampaignStatus) -> list[Path]:
     return [html_path, xlsx_path]
 
 
+# A region's or the country's page would list tens of thousands of schools (18 MB of HTML at 40,000,
+# which no browser shows well); past this, the page lists the schools to chase first and status.xlsx
+# has every one.
+HTML_ROW_LIMIT = 2000
+
+
 def render_status(status: CampaignStatus) -> str:
     """Return the self-contained Russian HTML page of *status*."""
     counts = status.counts
@@ -197,10 +203,13 @@ def render_status(status: CampaignStatus) -> str:
         }
         for state in ATTENTION_ORDER
     ]
+    ordered = by_attention(status)
+    shown = ordered if len(ordered) <= HTML_ROW_LIMIT else ordered[:HTML_ROW_LIMIT]
     return environment().get_template(HTML_NAME).render(
         status=status,
         campaign=status.campaign,
-        schools=by_attention(status),
+        schools=shown,
+        hidden_text=count(len(ordered) - len(shown), *SCHOOL_FORMS) if len(shown) < len(ordered) else "",
         summary=summary,
         # The bar is drawn from the states in the order a report moves through them.
         bar=[item for item in reversed(summary) if item["count"]],

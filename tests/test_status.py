@@ -277,6 +277,19 @@ def test_write_status_html_lists_problem_schools_first(tmp_path: Path, mixed_sta
     assert positions == sorted(positions)
 
 
+def test_write_status_html_of_a_big_campaign_lists_the_urgent_schools_and_points_to_the_xlsx(
+        tmp_path: Path, mixed_status: CampaignStatus, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.status
+
+    monkeypatch.setattr(pipeline.status, "HTML_ROW_LIMIT", 2)  # 2,000 in production: four schools here
+    html, xlsx = write_status(tmp_path, mixed_status)
+    table = html.read_text(encoding="utf-8").split("<tbody>")[1].split("</tbody>")
+    assert [code for code in ("70-004", "70-002", "70-003", "70-001") if code in table[0]] == ["70-004", "70-002"]
+    assert "ещё 2" in table[1] and "status.xlsx" in table[1]
+    rows = openpyxl.load_workbook(xlsx).worksheets[0].max_row
+    assert rows == 1 + len(mixed_status.schools)  # the workbook keeps every school
+
+
 def test_format_status_has_counts_and_codes(mixed_status: CampaignStatus) -> None:
     text = format_status(mixed_status)
     lines = text.splitlines()
