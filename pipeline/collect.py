@@ -114,10 +114,10 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
         with ledger.transaction(engine) as connection:
             ledger.touch_files(connection, setup.year, touched)
     settled = [file for file in dropped if file.relative in hashes]
-    # Only folders with a changed file can hold a new unit (CSV parts group within a folder).
-    folders = {_folder(path) for path in changed}
+    # Only a changed file's own unit is new: group just the files that may share one with it.
+    groups = {_group_of(path) for path in changed}
     new_units = []
-    for unit in group_units([file for file in settled if _folder(file.relative) in folders]):
+    for unit in group_units([file for file in settled if _group_of(file.relative) in groups]):
         if not any(file.relative in changed for file in unit.files):
             continue
         arrived = max(_arrival(file, first_run, arrivals, now) for file in unit.files)
@@ -134,8 +134,13 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
     return Plan(new_units, present, unsettled, present_changed)
 
 
-def _folder(relative: str) -> str:
-    return relative.rpartition("/")[0]
+def _group_of(relative: str) -> tuple[str, str]:
+    """Files that may form one unit (CSV parts: folder and the prefix before «_», as group_units groups
+    them; any other file: itself), told from the name alone: grouping looks at every file's type."""
+    folder, _, name = relative.rpartition("/")
+    if name.lower().endswith(".csv"):
+        return folder, (name.split("_", 1)[0] if "_" in name else name[:-4]).casefold()
+    return relative, ""
 
 
 def _stable_hash(file: DroppedFile) -> str | None:

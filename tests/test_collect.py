@@ -167,3 +167,26 @@ def test_first_run_uses_arrivals_file_for_files_already_there(setup: Setup, repo
                                                         encoding="utf-8")
     summary = collect(setup, now=dt.datetime(2025, 10, 20))
     assert summary.to_json()["schools"][0] == {"school": "70-001", "state": "late"}
+
+
+def test_one_changed_csv_part_brings_its_whole_group_back(setup: Setup, report: dict) -> None:
+    drop = setup.drop_folder
+    bad = {sheet: [list(row) for row in rows] for sheet, rows in report.items()}
+    set_cell(bad, "Дорожная карта", "E3", "")  # «выполнено» without a date: the group is rejected
+    parts = write_csv_parts(bad, drop)
+    other = {sheet: [list(row) for row in rows] for sheet, rows in report.items()}
+    set_cell(other, "Титул", "B3", "70-005")
+    write_xlsx(other, drop / "other.xlsx")  # in the same folder, unchanged: not judged again
+    first = collect(setup, now=BEFORE_DEADLINE)
+    assert set(statuses(first).values()) == {"rejected", "accepted"}
+
+    fixed = {sheet: [list(row) for row in rows] for sheet, rows in report.items()}
+    roadmap = next(path for path in parts if "Дорожная карта" in path.name)
+    write_csv_parts({"Дорожная карта": fixed["Дорожная карта"]}, drop)  # only this part is rewritten
+    os.utime(roadmap, (BEFORE_DEADLINE.timestamp() + 60,) * 2)
+    second = collect(setup, now=BEFORE_DEADLINE + dt.timedelta(days=1))
+
+    assert second.processed == 1  # one new submission: the group, read with all its parts
+    assert {path: status for path, status in statuses(second).items() if path.endswith(".csv")} == {
+        f"2025/{path.name}": "accepted" for path in parts}
+    assert statuses(second)["2025/other.xlsx"] == "accepted"
