@@ -510,13 +510,27 @@ def build_conclusions(status: CampaignStatus, counts: pd.DataFrame, index: pd.Da
     lagging = index[index["index"] < 0.5]["school"].tolist()
     missing = [school.code for school in status.schools if school.state in ("missing", "rejected")]
     if missing:
-        sentences.append("Требуют внимания ОО без принятого отчёта: " + ", ".join(missing) + ".")
+        sentences.append("Требуют внимания ОО без принятого отчёта: "
+                         + _codes(missing, "ОО без принятого отчёта") + ".")
     if lagging:
-        sentences.append("Индекс внедрения ниже 50 % у ОО: " + ", ".join(lagging) + ".")
+        sentences.append("Индекс внедрения ниже 50 % у ОО: " + _codes(lagging, "Индекс внедрения по ОО") + ".")
     if len(outliers):
         sentences.append("Значения показателей, требующие проверки, есть у ОО: "
-                         + ", ".join(sorted(set(outliers["Код ОО"]))) + ".")
+                         + _codes(sorted(set(outliers["Код ОО"])), "Значения, требующие проверки") + ".")
     return sentences
+
+
+# A conclusion names schools while the list reads as a sentence; a region's would run for pages.
+CONCLUSION_CODES = 30
+
+
+def _codes(codes: list[str], svod_sheet: str) -> str:
+    """Codes for a sentence: all of them, or the first ones, how many there are, and where the rest are."""
+    if len(codes) <= CONCLUSION_CODES:
+        return ", ".join(codes)
+    number = f"{len(codes):,}".replace(",", "\u00a0")  # Russian thousands: 4 012
+    return (f"{number}, в том числе {', '.join(codes[:CONCLUSION_CODES])} "
+            f"(полный список — в своде svod.xlsx, лист «{svod_sheet}»)")
 
 
 def build_year_report(district: District, register: dict[str, School], current: CampaignData,
