@@ -28,6 +28,9 @@ from pipeline.register import COLUMNS, REGISTER_FILE, School
 from pipeline.roadmap import District, load_district
 from pipeline.templates_xlsx import build_template
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's scripts/, run as a file
+from scripts.make_demo import export_csv, fmt
+
 PROJECT = Path(__file__).resolve().parents[1]
 SEED = 6  # the scale issue's number; every choice comes from Random(f"{SEED}:{code}:{topic}")
 PLACEHOLDER_CODE = "B-000000"
@@ -98,10 +101,6 @@ def rng_for(code: str, topic: str) -> random.Random:
 
 def pick_date(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
     return first + dt.timedelta(days=rng.randint(0, max((last - first).days, 0)))
-
-
-def fmt(date: dt.date) -> str:
-    return date.strftime("%d.%m.%Y")
 
 
 def arrival_of(school: SyntheticSchool, district: District, year: int) -> dt.datetime:
@@ -424,29 +423,6 @@ def cell_xml(reference: str, value: Any, style: str | None) -> str:
     return f'<c r="{reference}"{styled} t="n"><v>{value}</v></c>'
 
 
-def csv_parts(school: SyntheticSchool, report: dict[str, Rows]) -> dict[str, bytes]:
-    """One Windows-1251 «;» file per sheet with decimal commas, as a library program exports them."""
-    parts = {}
-    for name, rows in report.items():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        for values in rows:
-            writer.writerow([csv_text(value) for value in values])
-        # «м²» has no Windows-1251 byte and becomes «м?», as Excel saves it.
-        parts[f"{school.code}_{name}.csv"] = buffer.getvalue().encode("cp1251", errors="replace")
-    return parts
-
-
-def csv_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return fmt(value)
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value)
-
-
 def register_rows(schools: Iterable[SyntheticSchool]) -> Rows:
     rows: Rows = [list(COLUMNS)]
     for school in schools:
@@ -464,7 +440,7 @@ def write_school(factory: WorkbookFactory, district: District, school: Synthetic
     """Write *school*'s report (a workbook or CSV parts) into the drop folder; return the paths."""
     report = build_report(school, district, options.year, error_of(school, options.error_share), revision)
     if is_csv(school, options.csv_share):
-        files = csv_parts(school, report)
+        files = export_csv(school.code, report)
     else:
         files = {f"{school.code}_ИБЦ_{options.year}.xlsx": factory.build(school, report)}
     # Arrival times live in the files' modification times (the pipeline's first run uses them).

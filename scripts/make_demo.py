@@ -558,9 +558,13 @@ def ods_cell(value: Any) -> TableCell:
 
 
 def build_csv_parts(report: Report, district: District, code: str) -> dict[str, bytes]:
+    return export_csv(code, report_rows(report, district))
+
+
+def export_csv(code: str, sheets: dict[str, list[list[Any]]]) -> dict[str, bytes]:
     """One Windows-1251 «;» file per sheet with decimal commas, as a library program exports them."""
     parts = {}
-    for name, rows in report_rows(report, district).items():
+    for name, rows in sheets.items():
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
         for values in rows:
