@@ -31,7 +31,7 @@ from prefect.settings import PREFECT_API_URL  # noqa: E402
 from pipeline import annual, ledger  # noqa: E402
 from pipeline import collect as collection  # noqa: E402
 from pipeline.isolation import IsolatedReader  # noqa: E402
-from pipeline.judge import Rules, prejudge_unit  # noqa: E402
+from pipeline.judge import Rules, judging_pool  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.roadmap import load_district  # noqa: E402
 from pipeline.status import STATE_RU, CampaignStatus  # noqa: E402
@@ -124,7 +124,7 @@ class TaskJudging:
 
 @contextlib.contextmanager
 def _local_tasks(rules: Rules) -> Iterator[TaskJudging]:
-    with IsolatedReader(context=rules, reader=prejudge_unit) as pool:
+    with judging_pool(rules) as pool:
         yield TaskJudging(rules, 1, pool)
 
 

@@ -25,7 +25,7 @@ from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash
 from pipeline.feedback import FeedbackInput, write_feedback
 from pipeline.findings import Finding
 from pipeline.isolation import IsolatedReader
-from pipeline.judge import Rules, Verdict, judge_isolated, prejudge_unit
+from pipeline.judge import Rules, Verdict, judge_isolated, judging_pool
 from pipeline.read import FILE_SHEET, read_csv_parts, read_workbook
 from pipeline.register import School, expected_schools, load_register
 from pipeline.roadmap import District, load_district
@@ -406,7 +406,7 @@ class LocalJudging:
 
     def __init__(self, rules: Rules):
         self.rules = rules
-        self._pool = IsolatedReader(context=rules, reader=prejudge_unit)
+        self._pool = judging_pool(rules)
         # One thread: the pool is not thread-safe, and one batch is judged at a time.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="judge")
 

@@ -166,6 +166,11 @@ def _dedupe(found: list[Finding]) -> list[Finding]:
     return unique
 
 
+def judging_pool(rules: Rules) -> IsolatedReader:
+    """Worker processes that read, type and rule-check units under *rules* (prejudge_unit)."""
+    return IsolatedReader(context=rules, reader=prejudge_unit)
+
+
 def judge_isolated(units: list[Unit], rules: Rules, isolated: IsolatedReader | None = None) -> list[Verdict]:
     """Judge *units* with reading, typing and rules in worker processes (*isolated*'s, or a pool of one's own).
 
@@ -173,7 +178,7 @@ def judge_isolated(units: list[Unit], rules: Rules, isolated: IsolatedReader | N
     crashes or hangs its worker becomes a finding for that unit only.
     """
     if isolated is None:
-        with IsolatedReader(context=rules, reader=prejudge_unit) as own:
+        with judging_pool(rules) as own:
             return judge_isolated(units, rules, own)
     return judge_units(units, rules, reader=isolated.read_ahead(units, rules.district))
 

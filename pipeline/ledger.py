@@ -313,12 +313,6 @@ def find_by_hash(connection: Connection, year: int, sha256: str) -> StoredSubmis
     return _stored(row) if row else None
 
 
-def record(connection: Connection, year: int, new: NewSubmission, now: dt.datetime) -> tuple[int, list[int]]:
-    """Insert one judged submission with its files, findings and data; return its id and the ids it superseded."""
-    (submission_id,), superseded = record_many(connection, year, [new], now)
-    return submission_id, superseded
-
-
 def record_many(connection: Connection, year: int, news: list[NewSubmission],
                 now: dt.datetime) -> tuple[list[int], list[int]]:
     """Insert judged submissions in order, one statement per table; return their ids and the ids superseded.
@@ -478,10 +472,6 @@ def status_rows(connection: Connection, year: int, schools: set[str] | None = No
             first = json.loads(paths)[0] if paths != "[]" else ""
             result.append(StatusRow(school, status, arrived_at, first, errors, warnings))
     return result
-
-
-def submission_by_id(connection: Connection, submission_id: int) -> StoredSubmission:
-    return submissions_by_id(connection, [submission_id])[submission_id]
 
 
 def submissions_by_id(connection: Connection, submission_ids: list[int]) -> dict[int, StoredSubmission]:
