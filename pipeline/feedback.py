@@ -168,6 +168,9 @@ def status_explanation(item: FeedbackInput) -> str:
     if item.status == "accepted":
         return "Отчёт принят. Предупреждения ниже можно учесть в следующий раз."
     if item.status == "rejected":
+        if item.school_state in ("on_time", "late"):
+            # Another file of the school, judged in the same run or before, was accepted.
+            return "Этот файл отклонён, но от вашей школы уже принят другой отчёт: исправлять этот файл не нужно."
         if item.processed_at.date() > item.deadline:
             # A late report is still accepted (REPORT_FORMAT §1), so «до <срок>» would only confuse.
             return (

@@ -175,6 +175,14 @@ def test_write_feedback_html_for_rejected_file(tmp_path: Path) -> None:
     assert text.index("R01") < text.index("V06") < text.index("S06")
 
 
+def test_rejected_file_of_a_school_with_an_accepted_report_is_not_to_be_fixed(tmp_path: Path) -> None:
+    page = write_feedback(tmp_path, make_item(school_state="on_time"))[0].read_text(encoding="utf-8")
+    text = html.unescape(page).replace("\u00a0", " ")
+    assert "уже принят другой отчёт: исправлять этот файл не нужно" in text
+    assert "отправьте файл заново" not in text
+    assert "отчёт принят в срок" in text
+
+
 def test_write_feedback_html_escapes_school_text(tmp_path: Path) -> None:
     item = make_item(file_name="{{ 7*7 }}<b>.xlsx", school_name=HOSTILE)
     page = write_feedback(tmp_path, item)[0].read_text(encoding="utf-8")
