@@ -28,13 +28,14 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402
 
-from pipeline import annual, ledger  # noqa: E402
-from pipeline import collect as collection  # noqa: E402
-from pipeline.isolation import IsolatedReader  # noqa: E402
-from pipeline.judge import Rules, judging_pool  # noqa: E402
+from pipeline import ledger  # noqa: E402
+from pipeline.collect import run as collection  # noqa: E402
+from pipeline.collect.status import STATE_RU, CampaignStatus  # noqa: E402
+from pipeline.district.roadmap import load_district  # noqa: E402
+from pipeline.intake.isolation import IsolatedReader  # noqa: E402
+from pipeline.judge.verdict import Rules, judging_pool  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
-from pipeline.roadmap import load_district  # noqa: E402
-from pipeline.status import STATE_RU, CampaignStatus  # noqa: E402
+from pipeline.report import annual  # noqa: E402
 
 LOCAL_CLUSTER = "local"
 # Batches judged at once on a cluster, ahead of the recording: enough to keep its workers busy

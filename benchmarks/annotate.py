@@ -15,10 +15,10 @@ from pathlib import Path
 
 from generate import ERROR_KINDS, WorkbookFactory, build_report, schools_of  # run as a script, like run.py
 
-from pipeline.feedback import FeedbackInput, write_openpyxl_workbook, write_patched_workbook
-from pipeline.judge import Rules, Verdict, judge_paths
-from pipeline.register import School
-from pipeline.roadmap import load_district
+from pipeline.collect.feedback import FeedbackInput, write_openpyxl_workbook, write_patched_workbook
+from pipeline.district.register import School
+from pipeline.district.roadmap import load_district
+from pipeline.judge.verdict import Rules, Verdict, judge_paths
 
 PROJECT = Path(__file__).resolve().parents[1]
 YEAR = 2025

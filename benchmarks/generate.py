@@ -23,10 +23,10 @@ from xml.sax.saxutils import escape
 from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import tostring
 
-from pipeline.layout import AWARDS, COURSES, INDICATORS, LAYOUTS, ROADMAP, SHEETS, STAFF, TITLE, TITLE_FIELDS
-from pipeline.register import COLUMNS, REGISTER_FILE, School
-from pipeline.roadmap import District, load_district
-from pipeline.templates_xlsx import build_template
+from pipeline.district.layout import AWARDS, COURSES, INDICATORS, LAYOUTS, ROADMAP, SHEETS, STAFF, TITLE, TITLE_FIELDS
+from pipeline.district.register import COLUMNS, REGISTER_FILE, School
+from pipeline.district.roadmap import District, load_district
+from pipeline.xlsx.templates import build_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's scripts/, run as a file
 from scripts.make_demo import export_csv, fmt

@@ -48,7 +48,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
 
 def collection_time(inputs: Path, year: int) -> dt.datetime:
     """The benchmark's «now»: the morning the collection window closes (every generated file has arrived)."""
-    from pipeline.roadmap import load_district
+    from pipeline.district.roadmap import load_district
 
     district = load_district(inputs)
     return dt.datetime.combine(district.campaign(year).window_close, dt.time(6, 0))
@@ -75,11 +75,11 @@ def phase_bare(args: argparse.Namespace) -> dict[str, Any]:
     import pandera.pandas as pa
     import python_calamine
 
-    from pipeline.discover import CSV_GROUP, UNRECOGNIZED, group_units, list_drop_folder
-    from pipeline.layout import INDICATORS, SHEETS, TITLE
-    from pipeline.read import read_csv_parts
-    from pipeline.roadmap import load_district
-    from pipeline.schema import build_schema
+    from pipeline.district.layout import INDICATORS, SHEETS, TITLE
+    from pipeline.district.roadmap import load_district
+    from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, group_units, list_drop_folder
+    from pipeline.intake.read import read_csv_parts
+    from pipeline.judge.schema import build_schema
 
     district = load_district(args.data / "inputs")
     started = time.perf_counter()
@@ -123,11 +123,11 @@ def _value(raw: Any) -> Any:
 
 def phase_bare_pipeline(args: argparse.Namespace) -> dict[str, Any]:
     """The pipeline's own reading without the ledger: read_unit + build_submission each, check_schemas once."""
-    from pipeline.discover import UNRECOGNIZED, group_units, list_drop_folder
-    from pipeline.judge import read_unit
-    from pipeline.roadmap import load_district
-    from pipeline.schema import check_schemas
-    from pipeline.submission import build_submission
+    from pipeline.district.roadmap import load_district
+    from pipeline.intake.discover import UNRECOGNIZED, group_units, list_drop_folder
+    from pipeline.judge.schema import check_schemas
+    from pipeline.judge.submission import build_submission
+    from pipeline.judge.verdict import read_unit
 
     district = load_district(args.data / "inputs")
     started = time.perf_counter()
@@ -146,16 +146,16 @@ def phase_bare_pipeline(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def phase_collect(args: argparse.Namespace) -> dict[str, Any]:
-    """pipeline.collect.collect on the given outputs folder (fresh for the first run, kept for the re-runs)."""
-    from pipeline.collect import collect, load_setup
+    """pipeline.collect.run.collect on the given outputs folder (fresh for the first run, kept for the re-runs)."""
+    from pipeline.collect.run import collect, load_setup
 
     now = collection_time(args.data / "inputs", args.year) + dt.timedelta(days=args.day)
     setup = load_setup(args.data / "inputs", args.outputs, args.year)
     if args.without_annotated:
-        import pipeline.feedback
+        import pipeline.collect.feedback
 
         # What-if only: measures what the annotated copy costs; the pipeline itself is unchanged.
-        pipeline.feedback.write_annotated_workbook = lambda target, item: False  # type: ignore[assignment]
+        pipeline.collect.feedback.write_annotated_workbook = lambda target, item: False  # type: ignore[assignment]
     profiler = None
     if args.profile:
         import cProfile
@@ -192,9 +192,10 @@ def phase_rewrite(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def phase_report(args: argparse.Namespace) -> dict[str, Any]:
-    """pipeline.annual.build_report, then write_report (skipped with the reason if rendering is not there yet)."""
-    from pipeline import annual, ledger
-    from pipeline.collect import load_setup
+    """pipeline.report.annual.build_report, then write_report (skipped, with the reason, if rendering is not there)."""
+    from pipeline import ledger
+    from pipeline.collect.run import load_setup
+    from pipeline.report import annual
 
     now = collection_time(args.data / "inputs", args.year) + dt.timedelta(days=args.day)
     setup = load_setup(args.data / "inputs", args.outputs, args.year)
@@ -228,9 +229,9 @@ def phase_prefect(args: argparse.Namespace) -> dict[str, Any]:
 
     imported = time.perf_counter()
     if args.without_annotated:
-        import pipeline.feedback
+        import pipeline.collect.feedback
 
-        pipeline.feedback.write_annotated_workbook = lambda target, item: False  # type: ignore[assignment]
+        pipeline.collect.feedback.write_annotated_workbook = lambda target, item: False  # type: ignore[assignment]
     summary = flows.collect(year=args.year, inputs=str(args.data / "inputs"), outputs=str(args.outputs))
     finished = time.perf_counter()
     return {"seconds": finished - imported, "import_seconds": imported - started,

@@ -19,8 +19,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import status, svod, xlsx_stream  # noqa: E402
-from pipeline.roadmap import Campaign  # noqa: E402
+from pipeline.collect import status  # noqa: E402
+from pipeline.district.roadmap import Campaign  # noqa: E402
+from pipeline.report import svod  # noqa: E402
+from pipeline.xlsx import stream as xlsx_stream  # noqa: E402
 
 # The last commit whose pipeline/xlsx_stream.py wrapped XlsxWriter; status.py and svod.py drive either writer.
 OLD_COMMIT = "35a470b"

@@ -21,13 +21,13 @@ from odf.text import P
 from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import tostring
 
-from pipeline.layout import AWARDS, COURSES, INDICATORS, LAYOUTS, ROADMAP, SHEETS, STAFF, TITLE, TITLE_FIELDS
-from pipeline.register import COLUMNS, REGISTER_FILE, School, load_register
-from pipeline.roadmap import District, DistrictDataError, load_district
-from pipeline.templates_xlsx import build_template
+from pipeline.district.layout import AWARDS, COURSES, INDICATORS, LAYOUTS, ROADMAP, SHEETS, STAFF, TITLE, TITLE_FIELDS
+from pipeline.district.register import COLUMNS, REGISTER_FILE, School, load_register
+from pipeline.district.roadmap import District, DistrictDataError, load_district
+from pipeline.xlsx.templates import build_template
 
 DEMO_DISTRICT = "Демонстрационный район"
-# pipeline.collect reads inputs/arrivals/<year>.csv; not imported from there because it pulls in the ledger.
+# pipeline.collect.run reads inputs/arrivals/<year>.csv; not imported from there because it pulls in the ledger.
 ARRIVALS_FOLDER = "arrivals"
 # Every random choice comes from a generator seeded by this, the school and the topic: the data never
 # depends on the order in which schools or files are produced.

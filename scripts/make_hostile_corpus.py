@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 import xlwt  # noqa: E402
 from conftest import good_report, set_cell, write_csv_parts, write_xlsx  # noqa: E402
 
-from pipeline.roadmap import District, load_district  # noqa: E402
+from pipeline.district.roadmap import District, load_district  # noqa: E402
 
 CORPUS = PROJECT / "tests" / "data" / "hostile"
 MANIFEST = "expected.csv"

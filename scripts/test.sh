@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
-.venv/bin/ruff check pipeline tests scripts flows.py
+.venv/bin/ruff check pipeline eibm tests scripts benchmarks flows.py
 .venv/bin/python -m pytest "$@"

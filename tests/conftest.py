@@ -13,9 +13,9 @@ import pytest
 # PostgreSQL fixtures (postgres_server, postgres_url, fresh_postgres_url), started only when a test asks.
 from postgres_server import fresh_postgres_url, postgres_server, postgres_url  # noqa: F401
 
-from pipeline.judge import Rules, Verdict, judge_paths
-from pipeline.register import School
-from pipeline.roadmap import District, load_district
+from pipeline.district.register import School
+from pipeline.district.roadmap import District, load_district
+from pipeline.judge.verdict import Rules, Verdict, judge_paths
 
 PROJECT = Path(__file__).resolve().parents[1]
 YEAR = 2025

@@ -1,4 +1,4 @@
-"""Tests for pipeline.annotate_xlsx: the annotated copy made by patching the school's .xlsx, and its fallbacks."""
+"""Tests for pipeline.xlsx.annotate: the annotated copy made by patching the school's .xlsx, and its fallbacks."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
 from pipeline import findings as catalogue
-from pipeline.feedback import FeedbackInput, write_annotated_workbook, write_patched_workbook
+from pipeline.collect.feedback import FeedbackInput, write_annotated_workbook, write_patched_workbook
+from pipeline.district.register import School
+from pipeline.district.roadmap import District
 from pipeline.findings import Finding
-from pipeline.register import School
-from pipeline.roadmap import District
-from pipeline.templates_xlsx import build_template
-from pipeline.xlsx_text import put_value
+from pipeline.xlsx.templates import build_template
+from pipeline.xlsx.text import put_value
 
 PERIOD = "01.09.2024–31.08.2025"
 FORMULA = '=HYPERLINK("http://x")'

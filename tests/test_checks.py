@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import codes_at, judge_one, set_cell, write_xlsx
 
-from pipeline.judge import ACCEPTED, REJECTED, Rules
+from pipeline.judge.verdict import ACCEPTED, REJECTED, Rules
 
 T, RM, ST, CO, AW, IND = "Титул", "Дорожная карта", "Сотрудники", "Курсы", "Поощрения", "Показатели"
 
@@ -120,8 +120,8 @@ def test_judge_warning_severity_does_not_reject(tmp_path: Path, report: dict[str
 
 def test_judge_l05_compares_the_fund_with_last_year(tmp_path: Path, report: dict[str, list[list[Any]]],
                                                     rules: Rules) -> None:
-    from pipeline.discover import DroppedFile, group_units
-    from pipeline.judge import judge_units
+    from pipeline.intake.discover import DroppedFile, group_units
+    from pipeline.judge.verdict import judge_units
 
     path = write_xlsx(report, tmp_path / "report.xlsx")
     units = group_units([DroppedFile(path, path.name, path.stat().st_size, path.stat().st_mtime)])

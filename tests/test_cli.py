@@ -27,7 +27,7 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def eibm(workspace: Path, *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *arguments], cwd=workspace, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "eibm.cli", *arguments], cwd=workspace, capture_output=True,
                           text=True, timeout=300)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from test_status import CAMPAIGN, EARLY, NOW, fact, school
 
-from pipeline.aggregate import CONCLUSION_CODES, build_conclusions
-from pipeline.roadmap import District
-from pipeline.status import build_status
+from pipeline.collect.status import build_status
+from pipeline.district.roadmap import District
+from pipeline.report.aggregate import CONCLUSION_CODES, build_conclusions
 
 
 def conclusions(district: District, missing: int) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 from conftest import PROJECT, good_report, set_cell, write_xlsx
 
 from pipeline import ledger
-from pipeline.collect import collect, load_setup
+from pipeline.collect.run import collect, load_setup
 
 SCHOOLS = 120
 # Locally: EIBM_KILL_REPEATS=20 pytest tests/test_crash.py (the issue asks for 20 runs; CI runs it once).
@@ -23,7 +23,7 @@ REPEATS = int(os.environ.get("EIBM_KILL_REPEATS", "1"))
 CHILD = """
 import sys, datetime as dt
 from pathlib import Path
-from pipeline.collect import collect, load_setup
+from pipeline.collect.run import collect, load_setup
 collect(load_setup(Path(sys.argv[1]), Path(sys.argv[2]), 2025), now=dt.datetime(2025, 6, 1), batch_size=5)
 """
 
@@ -84,7 +84,7 @@ def test_collection_killed_at_any_moment_is_completed_by_the_next_run(district_i
 def test_two_collections_at_once_one_waits_its_turn_or_says_so(district_inputs: Path, tmp_path: Path,
                                                                 attempt: int) -> None:
     outputs = tmp_path / "outputs"
-    command = [sys.executable, "-m", "pipeline.cli", "collect", "--year", "2025", "--inputs", str(district_inputs),
+    command = [sys.executable, "-m", "eibm.cli", "collect", "--year", "2025", "--inputs", str(district_inputs),
                "--outputs", str(outputs), "--json"]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from pipeline.discover import UNRECOGNIZED, group_units, list_drop_folder
-from pipeline.register import load_register
+from pipeline.district.register import load_register
+from pipeline.intake.discover import UNRECOGNIZED, group_units, list_drop_folder
 
 PROJECT = Path(__file__).resolve().parents[1]
 INPUTS = PROJECT / "inputs"

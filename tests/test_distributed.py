@@ -20,7 +20,7 @@ from postgres_server import SUPERUSER, PostgresServer
 from test_postgres_ledger import ledger_content
 
 from pipeline import ledger
-from pipeline.collect import collect, load_setup
+from pipeline.collect.run import collect, load_setup
 
 YEARS = (2024, 2025)  # 2025's L05 compares against 2024's accepted indicators
 # Moments of the run, not of the submissions: they differ between any two runs.
@@ -74,7 +74,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServ
     with get_task_stream(client=dask_cluster) as stream:  # every task the scheduler runs meanwhile
         for year in YEARS:
             result = subprocess.run(
-                [sys.executable, "-m", "pipeline.cli", "collect", "--year", str(year), "--json", "--inputs",
+                [sys.executable, "-m", "eibm.cli", "collect", "--year", str(year), "--json", "--inputs",
                  str(inputs), "--outputs", str(root / "cluster"), "--ledger", ledger_url, "--cluster", address],
                 cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=900)
             assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""Tests for pipeline.feedback: the school's HTML page and the annotated copy of its workbook."""
+"""Tests for pipeline.collect.feedback: the school's HTML page and the annotated copy of its workbook."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from pipeline import findings as catalogue
-from pipeline.feedback import (
+from pipeline.collect.feedback import (
     FeedbackInput,
     count_summary,
     feedback_folder,
@@ -21,7 +21,7 @@ from pipeline.feedback import (
     write_feedback,
 )
 from pipeline.findings import Finding
-from pipeline.read import RawSheet
+from pipeline.intake.read import RawSheet
 
 SHA = hashlib.sha256(b"school file").hexdigest()
 PERIOD = "01.09.2024–31.08.2025"

@@ -12,7 +12,7 @@ import pytest
 import xlwt
 from conftest import SCHOOL, codes_at, judge_one, set_cell, write_csv_parts, write_xlsx
 
-from pipeline.judge import ACCEPTED, REJECTED, Rules
+from pipeline.judge.verdict import ACCEPTED, REJECTED, Rules
 
 F = "(файл)"
 

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import python_calamine
 
-from pipeline.discover import Unit, group_units, list_drop_folder
-from pipeline.isolation import TOO_BIG, TOO_SLOW, IsolatedReader, read_unit, read_units_isolated
-from pipeline.read import RawSheet, RawSubmission
-from pipeline.roadmap import District
+from pipeline.district.roadmap import District
+from pipeline.intake.discover import Unit, group_units, list_drop_folder
+from pipeline.intake.isolation import TOO_BIG, TOO_SLOW, IsolatedReader, read_unit, read_units_isolated
+from pipeline.intake.read import RawSheet, RawSubmission
 
 # Worker processes import this module to unpickle the test readers below, so everything heavy (pandas,
 # pandera, the corpus script) is imported inside the tests, not here.
@@ -101,12 +101,12 @@ def _peak_rss_mb() -> float:
 def _rules(district: District, register: dict) -> Any:
     from conftest import TODAY, YEAR
 
-    from pipeline.judge import Rules
+    from pipeline.judge.verdict import Rules
     return Rules(district, register, district.campaign(YEAR), TODAY)
 
 
 def _judge(units: list[Unit], district: District, register: dict, isolated: IsolatedReader) -> dict[str, Any]:
-    from pipeline.judge import judge_units
+    from pipeline.judge.verdict import judge_units
     return _by_file(judge_units(units, _rules(district, register), reader=isolated.read_ahead(units, district)))
 
 
@@ -231,7 +231,7 @@ def test_memory_limit_turns_a_greedy_read_into_s07_and_keeps_the_pool(tmp_path: 
 
 
 def test_isolated_reader_is_a_drop_in_reader_for_judge_units(district: District, register: dict) -> None:
-    from pipeline.judge import judge_units
+    from pipeline.judge.verdict import judge_units
 
     names = ["70-001_ИБЦ_2025.xlsx", "пустой.xlsx", "A1_и_XFD1048576.xlsx", "формула_без_значения.xlsx"]
     units = [unit for unit in _units(CORPUS) if unit.key in names]
@@ -271,7 +271,7 @@ SHEET = b'<worksheet><sheetData><row r="1">%s</row></sheetData></worksheet>'
     pytest.param(b"<c r='cw1'><v>1</v></c>", True, id="lowercase and single quotes as calamine reads them"),
 ])
 def test_sheet_extent_at_a_glance_refuses_what_the_exact_pass_refuses(cells: bytes, refused: bool) -> None:
-    from pipeline.preflight import PreflightError, _SheetExtent
+    from pipeline.intake.preflight import PreflightError, _SheetExtent
 
     for to_the_end in (True, False):  # the quick check, and the tag-by-tag pass alone
         extent = _SheetExtent(max_rows=5000)

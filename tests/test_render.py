@@ -14,10 +14,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import charts
-from pipeline.render import ASSETS, AssetFetcher, RefusedURLError, render_html, render_report, table_views
-from pipeline.report_model import Figure, Section, YearReport
-from pipeline.svod import write_svod
+from pipeline.report import charts
+from pipeline.report.model import Figure, Section, YearReport
+from pipeline.report.render import ASSETS, AssetFetcher, RefusedURLError, render_html, render_report, table_views
+from pipeline.report.svod import write_svod
 
 HOSTILE = '<img src="file:///etc/passwd"> <script>alert(1)</script> {{ 7*7 }}'
 FORMULA = '=HYPERLINK("http://x","y")'

@@ -16,9 +16,9 @@ import pytest
 from conftest import PROJECT
 
 from pipeline import ledger
-from pipeline.annual import build_report
-from pipeline.collect import collect, load_setup
-from pipeline.report_model import YearReport
+from pipeline.collect.run import collect, load_setup
+from pipeline.report.annual import build_report
+from pipeline.report.model import YearReport
 
 # Which file of each school the demo means to be the accepted one in 2025 (scripts/make_demo.py).
 ACCEPTED_2025 = {
@@ -129,7 +129,7 @@ def test_year_over_year_compares_with_2024(report: YearReport) -> None:
 
 @pytest.fixture(scope="module")
 def pdf_pages(report: YearReport, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    from pipeline.render import render_report
+    from pipeline.report.render import render_report
 
     outputs = tmp_path_factory.mktemp("rendered")
     paths = render_report(report, outputs, {"files.csv": b"path;sha256\n"})

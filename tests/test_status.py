@@ -9,9 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline.register import School
-from pipeline.roadmap import Campaign
-from pipeline.status import (
+from pipeline.collect.status import (
     STATE_RU,
     CampaignStatus,
     SubmissionFact,
@@ -20,6 +18,8 @@ from pipeline.status import (
     status_json,
     write_status,
 )
+from pipeline.district.register import School
+from pipeline.district.roadmap import Campaign
 
 CAMPAIGN = Campaign(
     year=2025,
@@ -279,9 +279,9 @@ def test_write_status_html_lists_problem_schools_first(tmp_path: Path, mixed_sta
 
 def test_write_status_html_of_a_big_campaign_lists_the_urgent_schools_and_points_to_the_xlsx(
         tmp_path: Path, mixed_status: CampaignStatus, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.status
+    import pipeline.collect.status
 
-    monkeypatch.setattr(pipeline.status, "HTML_ROW_LIMIT", 2)  # 2,000 in production: four schools here
+    monkeypatch.setattr(pipeline.collect.status, "HTML_ROW_LIMIT", 2)  # 2,000 in production: four schools here
     html, xlsx = write_status(tmp_path, mixed_status)
     table = html.read_text(encoding="utf-8").split("<tbody>")[1].split("</tbody>")
     assert [code for code in ("70-004", "70-002", "70-003", "70-001") if code in table[0]] == ["70-004", "70-002"]

@@ -11,11 +11,11 @@ import python_calamine
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.layout import LAYOUTS, LISTS_SHEET, SHEETS, TITLE_COLUMNS, TITLE_FIELDS
-from pipeline.read import read_workbook
-from pipeline.register import School
-from pipeline.roadmap import District, load_district
-from pipeline.templates_xlsx import build_template, write_templates
+from pipeline.district.layout import LAYOUTS, LISTS_SHEET, SHEETS, TITLE_COLUMNS, TITLE_FIELDS
+from pipeline.district.register import School
+from pipeline.district.roadmap import District, load_district
+from pipeline.intake.read import read_workbook
+from pipeline.xlsx.templates import build_template, write_templates
 
 
 @pytest.fixture(scope="module")

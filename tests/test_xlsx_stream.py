@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline import xlsx_stream
-from pipeline.xlsx_stream import freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx import stream as xlsx_stream
+from pipeline.xlsx.stream import freeze_header, set_autofilter, set_widths, stream_workbook
 
 BOLD = (("bold", True),)
 

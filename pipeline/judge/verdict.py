@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import findings as catalogue
-from pipeline.checks import Context, check_rules
-from pipeline.discover import CSV_GROUP, UNRECOGNIZED, DroppedFile, Unit, group_units
+from pipeline.district.register import School, is_school_code
+from pipeline.district.roadmap import Campaign, District
 from pipeline.findings import Finding, has_errors
-from pipeline.isolation import IsolatedReader, read_unit
-from pipeline.read import FILE_SHEET, RawSheet, RawSubmission
-from pipeline.register import School, is_school_code
-from pipeline.roadmap import Campaign, District
-from pipeline.schema import check_schemas
-from pipeline.submission import Submission, build_submission
+from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, DroppedFile, Unit, group_units
+from pipeline.intake.isolation import IsolatedReader, read_unit
+from pipeline.intake.read import FILE_SHEET, RawSheet, RawSubmission
+from pipeline.judge.checks import Context, check_rules
+from pipeline.judge.schema import check_schemas
+from pipeline.judge.submission import Submission, build_submission
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"

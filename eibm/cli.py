@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import OutputError
-from pipeline.feedback import STATUS_RU
+from pipeline.collect.feedback import STATUS_RU
+from pipeline.district.register import RegisterError
+from pipeline.district.roadmap import DistrictDataError
 from pipeline.lock import CampaignBusyError
-from pipeline.register import RegisterError
-from pipeline.roadmap import DistrictDataError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -101,14 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _setup(arguments: argparse.Namespace, year: int) -> Any:
-    from pipeline.collect import load_setup
+    from pipeline.collect.run import load_setup
 
     return load_setup(arguments.inputs, arguments.outputs, year, arguments.ledger)
 
 
 def run_validate(arguments: argparse.Namespace) -> int:
-    from pipeline.collect import finding_json
-    from pipeline.judge import Rules, judge_paths
+    from pipeline.collect.run import finding_json
+    from pipeline.judge.verdict import Rules, judge_paths
 
     year = arguments.year or dt.date.today().year
     setup = _setup(arguments, year)
@@ -142,7 +142,7 @@ def _finding_line(finding: Any) -> str:
 
 
 def run_collect(arguments: argparse.Namespace) -> int:
-    from pipeline.collect import CollectionSummary
+    from pipeline.collect.run import CollectionSummary
     from pipeline.lock import campaign_lock
 
     setup = _setup(arguments, arguments.year)
@@ -198,7 +198,7 @@ def run_serve(arguments: argparse.Namespace) -> int:
 
 def _status(setup: Any) -> Any:
     from pipeline import ledger
-    from pipeline.collect import current_status
+    from pipeline.collect.run import current_status
 
     engine = ledger.open_ledger(setup.ledger_url)
     try:
@@ -214,7 +214,7 @@ def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
           if counts else "Файлы в папке: нет файлов.")
     if summary.unsettled:
         print(f"Ещё записываются (будут проверены при следующем запуске): {', '.join(summary.unsettled)}")
-    from pipeline.status import format_status
+    from pipeline.collect.status import format_status
 
     print(format_status(summary.status))
     print(f"Статус сбора: {outputs / str(summary.year) / 'status.html'}")
@@ -222,7 +222,7 @@ def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
 
 
 def run_status(arguments: argparse.Namespace) -> int:
-    from pipeline.status import format_status, status_json
+    from pipeline.collect.status import format_status, status_json
 
     setup = _setup(arguments, arguments.year)
     status = _status(setup)
@@ -234,8 +234,8 @@ def run_status(arguments: argparse.Namespace) -> int:
 
 
 def run_templates(arguments: argparse.Namespace) -> int:
-    from pipeline.register import expected_schools
-    from pipeline.templates_xlsx import write_templates
+    from pipeline.district.register import expected_schools
+    from pipeline.xlsx.templates import write_templates
 
     setup = _setup(arguments, arguments.year)
     schools = expected_schools(setup.register, setup.district.campaign(setup.year))

@@ -11,10 +11,10 @@ from typing import Any
 import python_calamine
 
 from pipeline import findings as catalogue
+from pipeline.district.labels import fold
+from pipeline.district.layout import LAYOUTS, TITLE_COLUMNS
 from pipeline.findings import Finding
-from pipeline.labels import fold
-from pipeline.layout import LAYOUTS, TITLE_COLUMNS
-from pipeline.preflight import PreflightError, WorkbookFacts, check_file
+from pipeline.intake.preflight import PreflightError, WorkbookFacts, check_file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIX = ".csv"

@@ -17,7 +17,14 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.annotate_xlsx import (
+from pipeline.atomic import atomic_file, atomic_path, write_text
+from pipeline.district.labels import fold
+from pipeline.district.layout import FEEDBACK_SHEET
+from pipeline.findings import SEVERITY_RU, Finding
+from pipeline.intake.read import RawSheet, column_letter
+from pipeline.templating import environment
+from pipeline.typography import count, ru_short_date
+from pipeline.xlsx.annotate import (
     COMMENT_WIDTH,
     AnnotationError,
     CellNote,
@@ -27,14 +34,7 @@ from pipeline.annotate_xlsx import (
     comment_text,
     open_package,
 )
-from pipeline.atomic import atomic_file, atomic_path, write_text
-from pipeline.findings import SEVERITY_RU, Finding
-from pipeline.labels import fold
-from pipeline.layout import FEEDBACK_SHEET
-from pipeline.read import RawSheet, column_letter
-from pipeline.templating import environment
-from pipeline.typography import count, ru_short_date
-from pipeline.xlsx_text import put_text, put_value
+from pipeline.xlsx.text import put_text, put_value
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ STATE_RU = {
     "missing": "отчёт не получен",
 }
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 NO_CODE_FOLDER = "_без_кода"
 COMMENT_AUTHOR = "Проверка ИБЦ"
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pipeline.read import CSV_SUFFIX, WORKBOOK_SUFFIXES
+from pipeline.intake.read import CSV_SUFFIX, WORKBOOK_SUFFIXES
 
 WORKBOOK = "workbook"
 CSV_GROUP = "csv"

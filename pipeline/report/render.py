@@ -21,9 +21,9 @@ import weasyprint
 from markupsafe import Markup
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from pipeline import charts
 from pipeline.atomic import atomic_path, write_text
-from pipeline.report_model import Figure, Section, YearReport
+from pipeline.report import charts
+from pipeline.report.model import Figure, Section, YearReport
 from pipeline.templating import environment
 from pipeline.typography import (
     count,
@@ -38,7 +38,7 @@ from pipeline.typography import (
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 ASSETS = TEMPLATES / "assets"
 STYLESHEET = ASSETS / "report.css"
 REPORT_TITLE = "Итоговый отчёт о внедрении единой информационно-библиотечной модели"

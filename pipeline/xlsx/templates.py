@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.atomic import atomic_path
-from pipeline.layout import (
+from pipeline.district.layout import (
     AWARDS,
     COURSES,
     INDICATORS,
@@ -29,9 +29,9 @@ from pipeline.layout import (
     Column,
     SheetLayout,
 )
-from pipeline.register import School, is_school_code
-from pipeline.roadmap import District, Indicator
-from pipeline.xlsx_text import put_value
+from pipeline.district.register import School, is_school_code
+from pipeline.district.roadmap import District, Indicator
+from pipeline.xlsx.text import put_value
 
 WORKBOOK_TITLE = "Отчёт ИБЦ"
 # Sheets with a row per staff member, course or award have no fixed rows: cell checks cover this many.

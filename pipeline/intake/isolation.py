@@ -22,10 +22,10 @@ from types import TracebackType
 from typing import Any
 
 from pipeline import findings as catalogue
-from pipeline.discover import CSV_GROUP, UNRECOGNIZED, Unit
+from pipeline.district.roadmap import District
 from pipeline.findings import Finding
-from pipeline.read import FILE_SHEET, RawSubmission, read_csv_parts, read_workbook
-from pipeline.roadmap import District
+from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, Unit
+from pipeline.intake.read import FILE_SHEET, RawSubmission, read_csv_parts, read_workbook
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,14 @@ GRACE = 5.0
 # forkserver and spawn make each worker import the run's __main__ again (Python 3.11 cannot preload it
 # into the server): free under the eibm CLI, ≈ 3 s per worker under flows.py, which imports Prefect.
 START_METHOD = "forkserver"
-# pipeline.judge (pandas, pandera) because workers type and check what they read (judge.prejudge_unit).
-_PRELOAD = ["pipeline.read", "pipeline.discover", "pipeline.roadmap", "python_calamine", "pipeline.judge"]
+# pipeline.judge.verdict (pandas, pandera) because workers type and check what they read (judge.prejudge_unit).
+_PRELOAD = ["pipeline.intake.read", "pipeline.intake.discover", "pipeline.district.roadmap", "python_calamine",
+            "pipeline.judge.verdict"]
 
 
 def read_unit(unit: Unit, district: District) -> RawSubmission:
     """Read one workbook or CSV group in this process (what a worker runs)."""
-    # Same as pipeline.judge.read_unit; importing judge here would load pandas and pandera into every worker.
+    # Same as pipeline.judge.verdict.read_unit; importing judge here would load pandas and pandera into every worker.
     paths = [dropped.path for dropped in unit.files]
     if unit.kind == CSV_GROUP:
         return read_csv_parts(paths, district.max_file_bytes, district.max_rows_per_sheet)

@@ -4,7 +4,7 @@
 # and copying the rest costs a few ms. Changed parts are edited as text, never re-serialised: a round
 # trip through ElementTree renames namespace prefixes, which breaks «mc:Ignorable» lists and Excel.
 # ElementTree is used only to prove a part well-formed and to read values, and only after the part is
-# known to carry no DTD (so no entity can be declared, let alone expanded), as in pipeline.preflight.
+# known to carry no DTD (so no entity can be declared, let alone expanded), as in pipeline.intake.preflight.
 # Anything this module does not handle raises AnnotationError: the caller then uses openpyxl.
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
-from pipeline.labels import fold
-from pipeline.preflight import MAX_UNCOMPRESSED_BYTES, MAX_ZIP_MEMBERS
-from pipeline.xlsx_text import FORMULA_START, ILLEGAL_CHARACTERS, MAX_TEXT
+from pipeline.district.labels import fold
+from pipeline.intake.preflight import MAX_UNCOMPRESSED_BYTES, MAX_ZIP_MEMBERS
+from pipeline.xlsx.text import FORMULA_START, ILLEGAL_CHARACTERS, MAX_TEXT
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

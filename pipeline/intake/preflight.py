@@ -3,7 +3,7 @@
 # A parser (python-calamine) can abort the whole process on a hostile workbook (a huge declared range
 # or a huge string: calamine #693), so everything here uses only the standard library and reads the
 # archive in bounded chunks. This is the first layer; parsing in a memory- and time-limited worker
-# process (pipeline.isolation) is the second, for whatever gets past it.
+# process (pipeline.intake.isolation) is the second, for whatever gets past it.
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline.register import School
-from pipeline.report_model import Figure, Section, YearReport
-from pipeline.roadmap import Campaign, District
-from pipeline.status import CampaignStatus
+from pipeline.collect.status import CampaignStatus
+from pipeline.district.register import School
+from pipeline.district.roadmap import Campaign, District
+from pipeline.report.model import Figure, Section, YearReport
 
 STATUSES = ("выполнено", "выполнено ранее", "в работе", "не выполнено", "не требуется")
 DONE = ("выполнено", "выполнено ранее")

@@ -9,10 +9,8 @@ from typing import Any
 import pandas as pd
 
 from pipeline import findings as catalogue
-from pipeline import normalise
-from pipeline.findings import Finding
-from pipeline.labels import fold
-from pipeline.layout import (
+from pipeline.district.labels import fold
+from pipeline.district.layout import (
     IGNORED_SHEETS,
     INDICATORS,
     LAYOUTS,
@@ -23,8 +21,10 @@ from pipeline.layout import (
     TITLE_FIELDS,
     Column,
 )
-from pipeline.read import RawSheet
-from pipeline.roadmap import District
+from pipeline.district.roadmap import District
+from pipeline.findings import Finding
+from pipeline.intake.read import RawSheet
+from pipeline.judge import normalise
 
 # Columns shown to the reader only: their absence is not an error (REPORT_FORMAT §3.2, §3.6).
 READER_ONLY_COLUMNS = {ROADMAP: ("Мероприятие", "Срок"), INDICATORS: ("Показатель", "Ед. изм.")}

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import write_text
-from pipeline.register import School
-from pipeline.roadmap import Campaign
+from pipeline.district.register import School
+from pipeline.district.roadmap import Campaign
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
-from pipeline.xlsx_stream import (
+from pipeline.xlsx.stream import (
     Sheet,
     StreamWorkbook,
     Style,
@@ -36,7 +36,7 @@ STATE_RU = {
 ATTENTION_ORDER = ("missing", "rejected", "late", "on_time")
 SUBMISSION_STATUSES = ("accepted", "rejected", "superseded", "duplicate", "unrecognized")
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 HTML_NAME = "status.html"
 XLSX_NAME = "status.xlsx"
 STATUS_SHEET = "Статус"

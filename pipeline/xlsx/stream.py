@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.atomic import atomic_path
-from pipeline.xlsx_text import DATE_FORMAT, DATETIME_FORMAT, is_formula_like, to_cell_text
+from pipeline.xlsx.text import DATE_FORMAT, DATETIME_FORMAT, is_formula_like, to_cell_text
 
 # XlsxWriter spent ~85 % of a 4-million-cell svod.xlsx in its per-cell code; one f-string per cell
 # written to a scratch file is what this module does instead. Each sheet's <sheetData> goes to disk
@@ -84,7 +84,7 @@ def _escape_attribute(text: str) -> str:
 
 
 def to_xml_text(text: str) -> str:
-    """*text* as Excel can hold it (see pipeline.xlsx_text.to_cell_text), also without what XML 1.0 forbids."""
+    """*text* as Excel can hold it (see pipeline.xlsx.text.to_cell_text), also without what XML 1.0 forbids."""
     return _NOT_XML.sub("", to_cell_text(text))
 
 

@@ -21,15 +21,23 @@ from sqlalchemy.engine import Engine
 from pipeline import ledger
 from pipeline.archive import ARCHIVE_FOLDER, archive_file, campaign_tag
 from pipeline.atomic import flush_to_disk, remove_stale_temporaries
-from pipeline.discover import UNRECOGNIZED, DroppedFile, Unit, group_units, hash_file, hash_unit, list_drop_folder
-from pipeline.feedback import FeedbackInput, write_feedback
+from pipeline.collect.feedback import FeedbackInput, write_feedback
+from pipeline.collect.status import CampaignStatus, SubmissionFact, build_status, status_json, write_status
+from pipeline.district.register import School, expected_schools, load_register
+from pipeline.district.roadmap import District, load_district
 from pipeline.findings import Finding
-from pipeline.isolation import IsolatedReader
-from pipeline.judge import Rules, Verdict, judge_isolated, judging_pool
-from pipeline.read import FILE_SHEET, read_csv_parts, read_workbook
-from pipeline.register import School, expected_schools, load_register
-from pipeline.roadmap import District, load_district
-from pipeline.status import CampaignStatus, SubmissionFact, build_status, status_json, write_status
+from pipeline.intake.discover import (
+    UNRECOGNIZED,
+    DroppedFile,
+    Unit,
+    group_units,
+    hash_file,
+    hash_unit,
+    list_drop_folder,
+)
+from pipeline.intake.isolation import IsolatedReader
+from pipeline.intake.read import FILE_SHEET, read_csv_parts, read_workbook
+from pipeline.judge.verdict import Rules, Verdict, judge_isolated, judging_pool
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from pipeline.labels import fold
+from pipeline.district.labels import fold
 
 # Excel's 1900 date system counts from 1899-12-30 once its 1900 leap-year bug is accounted for.
 EXCEL_EPOCH = dt.date(1899, 12, 30)

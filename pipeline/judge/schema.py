@@ -10,10 +10,10 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipeline import findings as catalogue
+from pipeline.district.layout import INDICATORS, LAYOUTS, TITLE, TITLE_FIELDS, Column
+from pipeline.district.roadmap import District
 from pipeline.findings import Finding
-from pipeline.layout import INDICATORS, LAYOUTS, TITLE, TITLE_FIELDS, Column
-from pipeline.roadmap import District
-from pipeline.submission import SheetData, Submission
+from pipeline.judge.submission import SheetData, Submission
 
 NOT_NULL = "not_nullable"  # pandera's own check name for a missing required value
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import findings as catalogue
+from pipeline.district.labels import fold
+from pipeline.district.layout import AWARDS, COURSES, INDICATORS, ROADMAP, STAFF, TITLE
+from pipeline.district.register import School
+from pipeline.district.roadmap import Campaign, District, Item
 from pipeline.findings import Finding
-from pipeline.labels import fold
-from pipeline.layout import AWARDS, COURSES, INDICATORS, ROADMAP, STAFF, TITLE
-from pipeline.register import School
-from pipeline.roadmap import Campaign, District, Item
-from pipeline.submission import SheetData, Submission
+from pipeline.judge.submission import SheetData, Submission
 
 DONE = "выполнено"
 DONE_BEFORE = "выполнено ранее"

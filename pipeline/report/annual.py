@@ -10,9 +10,9 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from pipeline import ledger
-from pipeline.aggregate import CampaignData, build_year_report
-from pipeline.collect import Setup, current_status
-from pipeline.report_model import YearReport
+from pipeline.collect.run import Setup, current_status
+from pipeline.report.aggregate import CampaignData, build_year_report
+from pipeline.report.model import YearReport
 
 WARNING_COLUMNS = ["Код ОО", "Наименование", "Код", "Лист", "Ячейка", "Замечание"]
 FILE_COLUMNS = ["path", "sha256", "school", "status", "arrived_at"]
@@ -64,8 +64,8 @@ def build_report(setup: Setup, engine: Engine, now: dt.datetime) -> YearReport:
 
 def write_report(setup: Setup, report: YearReport) -> dict[str, Path]:
     """svod.xlsx first (it is attached to the PDF), then report.pdf and report.html; each written atomically."""
-    from pipeline.render import render_report
-    from pipeline.svod import write_svod
+    from pipeline.report.render import render_report
+    from pipeline.report.svod import write_svod
 
     folder = setup.outputs / str(setup.year)
     svod = folder / "svod.xlsx"

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
-from pipeline.report_model import YearReport
+from pipeline.report.model import YearReport
+from pipeline.report.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.typography import is_missing
-from pipeline.xlsx_stream import Sheet, StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx.stream import Sheet, StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 
 WHOLE_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"

@@ -1,0 +1,1 @@
+"""Spreadsheets we write: the streaming .xlsx writer, annotated copies of school workbooks, blank templates."""
