@@ -24,16 +24,11 @@ from pipeline.findings import SEVERITY_RU, Finding
 from pipeline.intake.read import RawSheet, column_letter
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
-from pipeline.xlsx.annotate import (
-    COMMENT_WIDTH,
-    AnnotationError,
-    CellNote,
-    Listing,
-    ListingCell,
-    build_annotated,
-    comment_text,
-    open_package,
-)
+from pipeline.xlsx.annotate import build_annotated
+from pipeline.xlsx.comments import COMMENT_WIDTH, comment_text
+from pipeline.xlsx.markup import AnnotationError
+from pipeline.xlsx.notes import CellNote, Listing, ListingCell
+from pipeline.xlsx.package import open_package
 from pipeline.xlsx.text import put_text, put_value
 
 logger = logging.getLogger(__name__)
