@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,15 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipeline import ledger  # noqa: E402
 from pipeline.collect import run as collection  # noqa: E402
+from pipeline.collect.plan import PlannedUnit  # noqa: E402
 from pipeline.collect.status import STATE_RU, CampaignStatus  # noqa: E402
 from pipeline.district.roadmap import load_district  # noqa: E402
-from pipeline.intake.isolation import IsolatedReader  # noqa: E402
-from pipeline.judge.verdict import Rules, judging_pool  # noqa: E402
+from pipeline.district.setup import load_setup  # noqa: E402
+from pipeline.judge.verdict import Rules  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.report import annual  # noqa: E402
 
@@ -42,103 +44,43 @@ LOCAL_CLUSTER = "local"
 # while this process records; each holds ≈ 500 typed reports in memory here.
 CLUSTER_BATCHES_AHEAD = 8
 
-
-class _Opaque:
-    """An argument Prefect passes on as it is: it walks lists, dicts and dataclasses, not other objects."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any):
-        self.value = value
-
-
-def _task(name: str, function: Callable[..., Any]) -> Any:
-    """*function* as a Prefect task whose arguments Prefect does not walk through.
-
-    Prefect visits every element of a task's arguments to find upstream futures: for a batch's
-    verdicts or a register of 40,000 schools that is seconds per call (a 50,000-item list: 16 s;
-    hidden in an object: 0.01 s). These tasks take no futures, so every argument goes in an _Opaque.
-    """
-
-    def run(*arguments: _Opaque) -> Any:
-        return function(*(argument.value for argument in arguments))
-
-    run.__name__ = run.__qualname__ = function.__name__  # what Dask names its tasks by
-    wrapped = task(name=name, cache_policy=NO_CACHE)(run)
-
-    def call(*arguments: Any) -> Any:
-        return wrapped(*(_Opaque(argument) for argument in arguments))
-
-    def submit(*arguments: Any) -> Any:
-        return wrapped.submit(*(_Opaque(argument) for argument in arguments))
-
-    call.submit = submit  # type: ignore[attr-defined]
-    return call
-
-
-plan_collection = _task("find-new-files", collection.plan_collection)
+# Prefect visits every element of a task's arguments to find upstream futures: for a batch's units or
+# a register of 40,000 schools that is seconds per call (a 50,000-item list: 16 s). These tasks take no
+# futures, so every argument goes in quote(), which Prefect passes on without walking it.
 # One task per batch of hundreds of files: a Prefect task costs ~5–50 ms here (MEASURED.md).
-judge_batch = _task("judge-batch", collection.judge_batch)
-record_batch = _task("record-batch", collection.record_batch)
-finish_collection = _task("write-status", collection.finish_collection)
-recover_feedback = _task("recover-feedback", collection.recover_feedback)
-build_report = _task("aggregate", annual.build_report)
-write_report = _task("render", annual.write_report)
+judge_batch = task(name="judge-batch", cache_policy=NO_CACHE)(collection.judge_batch)
+build_report = task(name="aggregate", cache_policy=NO_CACHE)(annual.build_report)
+write_report = task(name="render", cache_policy=NO_CACHE)(annual.write_report)
 
 
 def _year(year: int | None) -> int:
     return year or dt.date.today().year
 
 
-@flow(name="collect")
-def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-            ledger_url: str | None = None, lock: bool = True, cluster: str | None = None,
-            file_list: bool = True) -> dict[str, Any]:
-    """Ingest what is new in the year's drop folder; refresh ledger, feedback and status.
+class ClusterJudging:
+    """Judge batches as Prefect tasks on a Dask cluster (the flow's task runner), several at once.
 
-    *lock* = False when the caller already holds the campaign lock (the command line takes it
-    first, so a busy campaign is a clear message rather than a failed run). *cluster*: run it with
-    run_flow, which sets the task runner to match. *file_list*: return every file's status and
-    findings (the --json contract), not only the counts.
-    """
-    setup = collection.load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
-    with campaign_lock(setup.outputs, setup.year) if lock else contextlib.nullcontext():
-        summary = _collect(setup, cluster)
-    publish_status(summary.status)
-    return summary.to_json(with_files=file_list)
-
-
-class TaskJudging:
-    """Judge batches as Prefect tasks on the flow's task runner.
-
-    On the default runner (threads of this process) one batch is judged ahead of the recording,
-    in this run's pool of worker processes; on a Dask cluster several are, each task with a reading
-    process of its own on its Dask worker (processes cannot be shared between machines).
+    Each task starts a reading process of its own on its Dask worker: processes cannot be shared
+    between machines.
     """
 
-    def __init__(self, rules: Rules, ahead: int, pool: IsolatedReader | None):
-        self.rules, self.ahead, self._pool = rules, ahead, pool
+    ahead = CLUSTER_BATCHES_AHEAD
 
-    def submit(self, batch: list[collection.PlannedUnit]) -> Any:
-        return judge_batch.submit(self.rules, batch, self._pool)
+    def __init__(self, rules: Rules):
+        self.rules = rules
+
+    def submit(self, batch: list[PlannedUnit]) -> Any:
+        return judge_batch.submit(quote(self.rules), quote(batch))
 
 
 @contextlib.contextmanager
-def _local_tasks(rules: Rules) -> Iterator[TaskJudging]:
-    with judging_pool(rules) as pool:
-        yield TaskJudging(rules, 1, pool)
+def cluster_judging(rules: Rules) -> Iterator[ClusterJudging]:
+    yield ClusterJudging(rules)
 
 
-@contextlib.contextmanager
-def _cluster_tasks(rules: Rules) -> Iterator[TaskJudging]:
-    yield TaskJudging(rules, CLUSTER_BATCHES_AHEAD, None)
-
-
-def _collect(setup: collection.Setup, cluster: str | None = None) -> collection.CollectionSummary:
-    steps = collection.Steps(recover=recover_feedback, plan=plan_collection,
-                             judging=_cluster_tasks if cluster else _local_tasks, record=record_batch,
-                             finish=finish_collection)
-    return collection.collect(setup, progress=_progress, steps=steps)
+def _collect(setup: Any, cluster: str | None) -> collection.CollectionSummary:
+    judging = cluster_judging if cluster else collection.local_judging
+    return collection.collect(setup, judging, progress=_progress)
 
 
 def _progress(done: int, total: int) -> None:
@@ -146,23 +88,37 @@ def _progress(done: int, total: int) -> None:
         sys.stderr.write(f"\rОбработано файлов: {done} из {total}" + ("\n" if done >= total else ""))
 
 
+@flow(name="collect")
+def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
+            ledger_url: str | None = None, cluster: str | None = None) -> collection.CollectionSummary:
+    """Ingest what is new in the year's drop folder; refresh ledger, feedback and status.
+
+    *cluster*: run it with run_flow, which sets the task runner to match.
+    """
+    setup = load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
+    with campaign_lock(setup.outputs, setup.year):
+        summary = _collect(setup, cluster)
+    publish_status(summary.status)
+    return summary
+
+
 @flow(name="annual-report")
 def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-                  ledger_url: str | None = None, lock: bool = True, cluster: str | None = None) -> dict[str, str]:
+                  ledger_url: str | None = None, cluster: str | None = None) -> dict[str, Path]:
     """A last collection pass, then the consolidated report: svod.xlsx, report.pdf, report.html."""
-    setup = collection.load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
-    with campaign_lock(setup.outputs, setup.year) if lock else contextlib.nullcontext():
+    setup = load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
+    with campaign_lock(setup.outputs, setup.year):
         summary = _collect(setup, cluster)
         engine = ledger.open_ledger(setup.ledger_url)
         try:
-            report = build_report(setup, engine, dt.datetime.now().replace(microsecond=0))
+            report = build_report(quote(setup), quote(engine), dt.datetime.now().replace(microsecond=0))
         finally:
             engine.dispose()
-        paths = write_report(setup, report)
+        paths = write_report(quote(setup), quote(report))
     publish_status(summary.status)
     create_link_artifact(key=f"report-{setup.year}", link=paths["pdf"].resolve().as_uri(),
                          link_text=f"Итоговый отчёт {setup.year} (PDF)")
-    return {name: str(path) for name, path in paths.items()}
+    return paths
 
 
 def run_flow(flow_: Any, cluster: str | None = None, **parameters: Any) -> Any:

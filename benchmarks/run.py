@@ -26,22 +26,22 @@ TOP_ENTRIES = 25
 # (module path, name). Reading, typing and rules run in the worker processes (judge.prejudge_unit) and
 # show here only as the wait for them.
 STAGES: tuple[tuple[str, str, str], ...] = (
-    ("plan: list, stat, hash", "pipeline/collect.py", "plan_collection"),
+    ("plan: list, stat, hash", "pipeline/collect/plan.py", "plan_collection"),
     ("judging: waiting for the workers", "concurrent/futures/_base.py", "result"),
-    ("  schemas (batched pandera, in the judging thread)", "pipeline/schema.py", "check_schemas"),
+    ("  schemas (batched pandera, in the judging thread)", "pipeline/judge/schema.py", "check_schemas"),
     ("last year's indicators", "pipeline/ledger.py", "accepted_indicators"),
-    ("record (ledger, archive, feedback)", "pipeline/collect.py", "record_batch"),
+    ("record (ledger, archive, feedback)", "pipeline/collect/record.py", "record_batch"),
     ("  ledger insert (record_many)", "pipeline/ledger.py", "record_many"),
     ("    of which accepted data", "pipeline/ledger.py", "_store_data"),
     ("  archive copy", "pipeline/archive.py", "archive_file"),
-    ("  feedback, all (write_batch_feedback)", "pipeline/collect.py", "write_batch_feedback"),
-    ("    status of the batch's schools", "pipeline/collect.py", "current_status"),
-    ("    feedback HTML (render_page)", "pipeline/feedback.py", "render_page"),
-    ("    annotated workbook", "pipeline/feedback.py", "write_annotated_workbook"),
+    ("  feedback, all (write_batch_feedback)", "pipeline/collect/record.py", "write_batch_feedback"),
+    ("    status of the batch's schools", "pipeline/collect/status.py", "current_status"),
+    ("    feedback HTML (render_page)", "pipeline/collect/feedback.py", "render_page"),
+    ("    annotated workbook", "pipeline/collect/feedback.py", "write_annotated_workbook"),
     ("      of which openpyxl (fallback) save", "openpyxl/workbook/workbook.py", "save"),
-    ("finish (present, status, summary)", "pipeline/collect.py", "finish_collection"),
+    ("finish (present, status, summary)", "pipeline/collect/run.py", "finish_collection"),
     ("  set_present", "pipeline/ledger.py", "set_present"),
-    ("  write_status", "pipeline/status.py", "write_status"),
+    ("  write_status", "pipeline/collect/status.py", "write_status"),
 )
 
 
@@ -147,7 +147,8 @@ def phase_bare_pipeline(args: argparse.Namespace) -> dict[str, Any]:
 
 def phase_collect(args: argparse.Namespace) -> dict[str, Any]:
     """pipeline.collect.run.collect on the given outputs folder (fresh for the first run, kept for the re-runs)."""
-    from pipeline.collect.run import collect, load_setup
+    from pipeline.collect.run import collect
+    from pipeline.district.setup import load_setup
 
     now = collection_time(args.data / "inputs", args.year) + dt.timedelta(days=args.day)
     setup = load_setup(args.data / "inputs", args.outputs, args.year)
@@ -194,7 +195,7 @@ def phase_rewrite(args: argparse.Namespace) -> dict[str, Any]:
 def phase_report(args: argparse.Namespace) -> dict[str, Any]:
     """pipeline.report.annual.build_report, then write_report (skipped, with the reason, if rendering is not there)."""
     from pipeline import ledger
-    from pipeline.collect.run import load_setup
+    from pipeline.district.setup import load_setup
     from pipeline.report import annual
 
     now = collection_time(args.data / "inputs", args.year) + dt.timedelta(days=args.day)

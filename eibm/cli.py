@@ -101,13 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _setup(arguments: argparse.Namespace, year: int) -> Any:
-    from pipeline.collect.run import load_setup
+    from pipeline.district.setup import load_setup
 
     return load_setup(arguments.inputs, arguments.outputs, year, arguments.ledger)
 
 
 def run_validate(arguments: argparse.Namespace) -> int:
-    from pipeline.collect.run import finding_json
     from pipeline.judge.verdict import Rules, judge_paths
 
     year = arguments.year or dt.date.today().year
@@ -116,12 +115,12 @@ def run_validate(arguments: argparse.Namespace) -> int:
     if missing:
         print(f"Ошибка: файл не найден: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    rules = Rules(setup.district, setup.register, setup.district.campaign(year), dt.date.today())
+    rules = Rules(setup.district, setup.register, setup.campaign, dt.date.today())
     verdicts = judge_paths(list(arguments.files), rules)
     failed = any(finding.is_error for verdict in verdicts for finding in verdict.findings)
     if arguments.json:
         files = [{"path": dropped.relative, "school": verdict.school,
-                  "findings": [finding_json(finding) for finding in verdict.findings]}
+                  "findings": [finding.to_dict() for finding in verdict.findings]}
                  for verdict in verdicts for dropped in verdict.unit.files]
         print(json.dumps({"year": year, "files": files}, ensure_ascii=False, indent=2))
     else:
@@ -142,42 +141,33 @@ def _finding_line(finding: Any) -> str:
 
 
 def run_collect(arguments: argparse.Namespace) -> int:
-    from pipeline.collect.run import CollectionSummary
-    from pipeline.lock import campaign_lock
+    from pipeline.district.setup import drop_folder
 
-    setup = _setup(arguments, arguments.year)
-    if not setup.drop_folder.is_dir():
-        print(f"Ошибка: папка {setup.drop_folder} не найдена", file=sys.stderr)
+    folder = drop_folder(arguments.inputs, arguments.year)
+    if not folder.is_dir():
+        print(f"Ошибка: папка {folder} не найдена", file=sys.stderr)
         return EXIT_USAGE
     started = time.monotonic()
-    with campaign_lock(setup.outputs, setup.year):
-        if not arguments.json:
-            print(f"Сбор отчётов {setup.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
-        import flows
+    if not arguments.json:
+        print(f"Сбор отчётов {arguments.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
+    import flows
 
-        result = flows.run_flow(flows.collect, arguments.cluster, year=setup.year, inputs=str(setup.inputs),
-                                outputs=str(setup.outputs), ledger_url=setup.ledger_url, lock=False,
-                                file_list=arguments.json)
+    summary = flows.run_flow(flows.collect, arguments.cluster, year=arguments.year, inputs=str(arguments.inputs),
+                             outputs=str(arguments.outputs), ledger_url=arguments.ledger)
     if arguments.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK
-    summary = CollectionSummary(setup.year, result["processed"], result["pending"], result["counts"],
-                                _status(setup))
-    _print_collection(summary, time.monotonic() - started, setup.outputs)
+    _print_collection(summary, time.monotonic() - started, arguments.outputs)
     return EXIT_OK
 
 
 def run_report(arguments: argparse.Namespace) -> int:
-    from pipeline.lock import campaign_lock
-
-    setup = _setup(arguments, arguments.year)
     started = time.monotonic()
-    with campaign_lock(setup.outputs, setup.year):
-        print(f"Итоговый отчёт {setup.year}: последний сбор, свод и вёрстка…", flush=True)
-        import flows
+    print(f"Итоговый отчёт {arguments.year}: последний сбор, свод и вёрстка…", flush=True)
+    import flows
 
-        paths = flows.run_flow(flows.annual_report, arguments.cluster, year=setup.year, inputs=str(setup.inputs),
-                               outputs=str(setup.outputs), ledger_url=setup.ledger_url, lock=False)
+    paths = flows.run_flow(flows.annual_report, arguments.cluster, year=arguments.year,
+                           inputs=str(arguments.inputs), outputs=str(arguments.outputs), ledger_url=arguments.ledger)
     print(f"Готово за {time.monotonic() - started:.0f} с.")
     print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
     print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")
@@ -198,7 +188,7 @@ def run_serve(arguments: argparse.Namespace) -> int:
 
 def _status(setup: Any) -> Any:
     from pipeline import ledger
-    from pipeline.collect.run import current_status
+    from pipeline.collect.status import current_status
 
     engine = ledger.open_ledger(setup.ledger_url)
     try:
@@ -238,7 +228,7 @@ def run_templates(arguments: argparse.Namespace) -> int:
     from pipeline.xlsx.templates import write_templates
 
     setup = _setup(arguments, arguments.year)
-    schools = expected_schools(setup.register, setup.district.campaign(setup.year))
+    schools = expected_schools(setup.register, setup.campaign)
     folder = setup.outputs / str(setup.year) / "templates"
     written = write_templates(setup.district, schools, setup.year, folder)
     print(f"Создано шаблонов: {len(written)} в папке {folder}")

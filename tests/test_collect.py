@@ -13,7 +13,8 @@ import pytest
 from conftest import PROJECT, set_cell, write_csv_parts, write_xlsx
 
 from pipeline import ledger
-from pipeline.collect.run import Setup, collect, load_setup
+from pipeline.collect.run import collect
+from pipeline.district.setup import Setup, load_setup
 
 REGISTER = ("Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
             "70-001;МБОУ «Тестовая СОШ»;Тест;test-school.ru test-r70.gosweb.gosuslugi.ru;a@test-school.ru;;\n"

@@ -20,7 +20,8 @@ from postgres_server import SUPERUSER, PostgresServer
 from test_postgres_ledger import ledger_content
 
 from pipeline import ledger
-from pipeline.collect.run import collect, load_setup
+from pipeline.collect.run import collect
+from pipeline.district.setup import load_setup
 
 YEARS = (2024, 2025)  # 2025's L05 compares against 2024's accepted indicators
 # Moments of the run, not of the submissions: they differ between any two runs.

@@ -14,7 +14,8 @@ from postgres_server import PostgresServer
 from sqlalchemy import select
 
 from pipeline import ledger
-from pipeline.collect.run import CollectionSummary, collect, load_setup
+from pipeline.collect.run import CollectionSummary, collect
+from pipeline.district.setup import load_setup
 
 YEARS = (2024, 2025)  # 2025's L05 compares against 2024's accepted indicators
 NOW = dt.datetime(2025, 11, 1, 9, 0)  # after both campaigns closed: every state occurs

@@ -84,7 +84,7 @@ import datetime as dt, sys
 from pathlib import Path
 from pipeline import ledger
 from pipeline.report.annual import build_report, write_report
-from pipeline.collect.run import load_setup
+from pipeline.district.setup import load_setup
 if __name__ == "__main__":
     setup = load_setup(Path(sys.argv[1]), Path(sys.argv[2]), 2025)
     engine = ledger.open_ledger(setup.ledger_url)
@@ -95,7 +95,8 @@ if __name__ == "__main__":
 @pytest.mark.parametrize("attempt", range(int(os.environ.get("EIBM_KILL_REPEATS", "1"))))
 def test_render_killed_midway_leaves_the_previous_report_intact(tmp_path: Path, attempt: int) -> None:
     from pipeline import ledger
-    from pipeline.collect.run import collect, load_setup
+    from pipeline.collect.run import collect
+    from pipeline.district.setup import load_setup
     from pipeline.report.annual import build_report, write_report
 
     shutil.copytree(PROJECT / "inputs", tmp_path / "inputs")

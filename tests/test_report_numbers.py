@@ -16,7 +16,8 @@ import pytest
 from conftest import PROJECT
 
 from pipeline import ledger
-from pipeline.collect.run import collect, load_setup
+from pipeline.collect.run import collect
+from pipeline.district.setup import load_setup
 from pipeline.report.annual import build_report
 from pipeline.report.model import YearReport
 

@@ -9,20 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
+from pipeline import ledger
 from pipeline.atomic import write_text
-from pipeline.district.register import School
+from pipeline.district.register import School, expected_schools
 from pipeline.district.roadmap import Campaign
+from pipeline.district.setup import Setup
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
-from pipeline.xlsx.stream import (
-    Sheet,
-    StreamWorkbook,
-    Style,
-    freeze_header,
-    set_autofilter,
-    set_widths,
-    stream_workbook,
-)
+from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx.stream_sheet import Sheet
+from pipeline.xlsx.stream_styles import Style
 
 logger = logging.getLogger(__name__)
 
@@ -332,3 +330,17 @@ def _shorten(text: str, width: int) -> str:
 def status_json(status: CampaignStatus) -> list[dict[str, str]]:
     """Return ``[{"school": code, "state": state}, ...]`` in code order for ``eibm status --json``."""
     return [{"school": school.code, "state": school.state} for school in status.schools]
+
+
+def current_status(setup: Setup, engine: Engine, now: datetime.datetime,
+                   schools: set[str] | None = None) -> CampaignStatus:
+    """The campaign's status now; of *schools* only, if given (a batch's feedback needs no more)."""
+    campaign = setup.campaign
+    with ledger.transaction(engine) as connection:
+        rows = ledger.status_rows(connection, setup.year, schools)
+    facts = [SubmissionFact(row.school, row.status, row.arrived_at, row.first_path, row.errors, row.warnings)
+             for row in rows]
+    expected = expected_schools(setup.register, campaign)
+    if schools is not None:
+        expected = [school for school in expected if school.code in schools]
+    return build_status(expected, facts, campaign, now)

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.district.hosts import to_host
 from pipeline.district.roadmap import Campaign
-from pipeline.judge.normalise import to_host
 
 REGISTER_FILE = "schools.csv"
 COLUMNS = ("Код ОО", "Наименование", "Муниципалитет", "Сайт", "E-mail", "Открыта", "Закрыта")

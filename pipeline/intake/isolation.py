@@ -53,14 +53,12 @@ GRACE = 5.0
 # forkserver and spawn make each worker import the run's __main__ again (Python 3.11 cannot preload it
 # into the server): free under the eibm CLI, ≈ 3 s per worker under flows.py, which imports Prefect.
 START_METHOD = "forkserver"
-# pipeline.judge.verdict (pandas, pandera) because workers type and check what they read (judge.prejudge_unit).
-_PRELOAD = ["pipeline.intake.read", "pipeline.intake.discover", "pipeline.district.roadmap", "python_calamine",
-            "pipeline.judge.verdict"]
+# The reader's own module is preloaded too (judge.prejudge_unit: pandas, pandera), so workers start warm.
+_PRELOAD = ["pipeline.intake.read", "pipeline.intake.discover", "pipeline.district.roadmap", "python_calamine"]
 
 
 def read_unit(unit: Unit, district: District) -> RawSubmission:
     """Read one workbook or CSV group in this process (what a worker runs)."""
-    # Same as pipeline.judge.verdict.read_unit; importing judge here would load pandas and pandera into every worker.
     paths = [dropped.path for dropped in unit.files]
     if unit.kind == CSV_GROUP:
         return read_csv_parts(paths, district.max_file_bytes, district.max_rows_per_sheet)
@@ -191,7 +189,8 @@ class IsolatedReader:
     def _live_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context(START_METHOD)
-            context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs; harmless
+            # No effect once the server runs; harmless.
+            context.set_forkserver_preload([*_PRELOAD, self.reader.__module__])
             self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context, initializer=_start_worker,
                                              initargs=(self.memory_limit, self.context))
         return self._pool

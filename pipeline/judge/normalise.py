@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from pipeline.district.hosts import to_host
 from pipeline.district.labels import fold
 
 # Excel's 1900 date system counts from 1899-12-30 once its 1900 leap-year bug is accounted for.
@@ -22,7 +23,6 @@ _THOUSANDS = re.compile(r"[ \u00a0\u202f\u2009\u2007]")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _GROUPED_NUMBER = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+(?:[.,]\d+)?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([^@\s]+\.[^@\s.]+)$")
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 _LINK_SEPARATORS = re.compile(r"[;\s]+")
 _PHONE = re.compile(r"^[\d+\s\-()]{5,30}$")
 # Extra spellings of units a school may type after a number (the row's own unit always works).
@@ -189,18 +189,6 @@ def to_link(text: str) -> str:
     except ValueError:
         raise ValueProblem("V06") from None
     return f"{scheme.lower()}://{host}{slash}{path}"
-
-
-def to_host(host: str) -> str:
-    """IDNA-encode and lower-case a host name (школа.рф → xn--80ajopm.xn--p1ai); ValueError if invalid."""
-    host = host.strip().rstrip(".").lower()
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise ValueError(host) from None
-    if not _HOST.match(ascii_host):
-        raise ValueError(host)
-    return ascii_host
 
 
 def to_email(raw: Any) -> str | None:

@@ -10,7 +10,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from pipeline import ledger
-from pipeline.collect.run import Setup, current_status
+from pipeline.collect.status import current_status
+from pipeline.district.setup import Setup
 from pipeline.report.aggregate import CampaignData, build_year_report
 from pipeline.report.model import YearReport
 
