@@ -13,7 +13,8 @@ import pandas as pd
 from pipeline.report.model import YearReport
 from pipeline.report.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.typography import is_missing
-from pipeline.xlsx.stream import Sheet, StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
+from pipeline.xlsx.stream_sheet import Sheet
 
 WHOLE_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"

@@ -20,6 +20,8 @@ from pipeline.intake.preflight import MAX_UNCOMPRESSED_BYTES, MAX_ZIP_MEMBERS
 from pipeline.xlsx.markup import (
     DOC_REL_NS,
     MAIN_NS,
+    PACKAGE_REL_NS,
+    TYPES_NS,
     XML_DECLARATION,
     AnnotationError,
     attributes_of,
@@ -33,8 +35,6 @@ from pipeline.xlsx.markup import (
     start_tag,
 )
 
-PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 WORKSHEET_REL = f"{DOC_REL_NS}/worksheet"
 CHARTSHEET_REL = f"{DOC_REL_NS}/chartsheet"
 STYLES_REL = f"{DOC_REL_NS}/styles"
