@@ -67,7 +67,7 @@ def roadmap_findings() -> list[Finding]:
         catalogue.build("V02", "Дорожная карта", "E3", value="<b>&</b>"),
         catalogue.build("V06", "Дорожная карта", "I3", value=FORMULA),
         catalogue.build("V01", "Сотрудники", "F9", name="Стаж в должности, лет"),
-        catalogue.build("S09", "(файл)", "", reason="Лист «Черновик»"),
+        catalogue.build("S09", "(файл)", "", variant="sheet", name="Черновик"),
     ]
 
 

@@ -63,7 +63,7 @@ def roadmap_findings() -> list[Finding]:
         catalogue.build("V04", "Дорожная карта", "D4", value="сделал", allowed="выполнено; в работе"),
         catalogue.build("V02", "Дорожная карта", "E3", value=HOSTILE),
         catalogue.build("V06", "Дорожная карта", "I3", value=FORMULA),
-        catalogue.build("S09", "(файл)", "", reason="Лист «Черновик»"),
+        catalogue.build("S09", "(файл)", "", variant="sheet", name="Черновик"),
     ]
 
 

@@ -128,7 +128,7 @@ def read_csv_parts(paths: list[Path], max_bytes: int, max_rows: int) -> RawSubmi
             continue
         sheet_name = sheet_of_header(rows[0]) if rows else None
         if sheet_name is None:
-            found.append(catalogue.build("S09", FILE_SHEET, path.name, reason=f"Файл «{path.name}» (не лист формы)"))
+            found.append(catalogue.build("S09", FILE_SHEET, path.name, variant="file", name=path.name))
             continue
         sheets.append(RawSheet(sheet_name, _trim(rows), csv_file=path.name))
     return RawSubmission(sheets, found)

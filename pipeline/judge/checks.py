@@ -99,12 +99,11 @@ def check_title(submission: Submission, context: Context) -> list[Finding]:
     if code is not None:
         school = context.register.get(str(code))
         if school is None:
-            found.append(catalogue.build("S04", TITLE, title.cells["Код ОО"], value=code,
-                                         reason=f"Код ОО «{code}» не найден в реестре школ района."))
+            found.append(catalogue.build("S04", TITLE, title.cells["Код ОО"], value=code, variant="unknown",
+                                         school=code))
         elif not school.is_expected(campaign):
-            found.append(catalogue.build("S04", TITLE, title.cells["Код ОО"], value=code,
-                                         reason=f"ОО {code} не участвует в кампании {campaign.year} "
-                                                f"(закрыта или ещё не открыта по реестру)."))
+            found.append(catalogue.build("S04", TITLE, title.cells["Код ОО"], value=code, variant="closed",
+                                         school=code, year=campaign.year))
     year = title.get("Отчётный год")
     if year is not None and year != campaign.year:
         found.append(catalogue.build("S05", TITLE, title.cells["Отчётный год"], value=year,
@@ -170,7 +169,7 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
             if not links:
                 add("R05", "Ссылки")
             elif school is not None and school.domains and not all(_on_site(link, school) for link in links):
-                add("R05", "Ссылки", variant="w", domains=", ".join(school.domains))
+                add("R05", "Ссылки", variant="warning", domains=", ".join(school.domains))
         if code in rules.needs_document and done:
             missing = [column for column in ("Документ", "Реквизиты документа") if row.get(column) is None]
             if missing:
@@ -178,17 +177,13 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
         if code in rules.needs_quantity and status == DONE:
             quantity = row.get("Количество")
             if (quantity is None or quantity < 1) and "Количество" not in row.settled:
-                add("R07", "Количество", reason=f"Для выполненного мероприятия {code} нужно «Количество» ≥ 1 "
-                                                f"({item.quantity or 'число'}).", link_hint="")
+                add("R07", "Количество", variant="quantity", quantity=item.quantity or "число")
             if code in rules.needs_link and code != rules.website_item and not links and not links_unreadable:
-                add("R07", "Ссылки", reason=f"Для выполненного мероприятия {code} нужна ссылка на публикацию.",
-                    link_hint=" и ссылку на публикацию на сайте ОО")
+                add("R07", "Ссылки", variant="link")
         if status == DONE and code in rules.needs_course and course_rows == 0:
-            add("R08", "Статус", reason=f"Мероприятие {code} выполнено, но на листе «Курсы» нет ни одной строки.",
-                sheet_needed=COURSES)
+            add("R08", "Статус", variant="courses")
         if status == DONE and code in rules.needs_award and award_rows == 0:
-            add("R08", "Статус", reason=f"Мероприятие {code} выполнено, но на листе «Поощрения» нет ни одной строки.",
-                sheet_needed=AWARDS)
+            add("R08", "Статус", variant="awards")
         row_cells = (row.cells["Статус"], row.cells["Дата выполнения"])
         opened_after_due = school is not None and school.opened is not None and item.due is not None \
             and school.opened > item.due  # a school cannot be late for a Срок before it existed
@@ -209,12 +204,11 @@ def _check_due(row: Row, item: Item, status: str, date: dt.date | None, filled: 
     due = item.due or campaign.period_end
     # «выполнено ранее» dated after the Срок was already flagged in the campaign it was done in.
     if status == DONE and date is not None and date > due and item.due is not None:
-        reason = f"Мероприятие {item.code} выполнено с нарушением срока ({due:%d.%m.%Y})."
         return [catalogue.build("R10", ROADMAP, row.cells["Дата выполнения"], value=row.raw["Дата выполнения"],
-                                reason=reason)]
+                                variant="late", item=item.code, due=f"{due:%d.%m.%Y}")]
     if status in (IN_PROGRESS, NOT_DONE) and filled is not None and filled > due:
-        reason = f"Мероприятие {item.code} просрочено: срок {due:%d.%m.%Y}, статус «{status}»."
-        return [catalogue.build("R10", ROADMAP, row.cells["Статус"], value=row.raw["Статус"], reason=reason)]
+        return [catalogue.build("R10", ROADMAP, row.cells["Статус"], value=row.raw["Статус"], variant="overdue",
+                                item=item.code, due=f"{due:%d.%m.%Y}", status=status)]
     return []
 
 
@@ -289,7 +283,7 @@ def check_indicators(submission: Submission, context: Context) -> list[Finding]:
         if not 0 <= p["P11"] <= 100:
             add("L04", "P11")
         elif 0 < p["P11"] <= 1:
-            add("L04", "P11", variant="w")
+            add("L04", "P11", variant="warning")
     previous = context.previous_indicators or {}
     if previous.get("P06") is not None and _all_known(p, "P06", "P09", "P10"):
         expected = previous["P06"] + p["P09"] - p["P10"]
@@ -308,15 +302,15 @@ def _all_known(values: dict[str, Any], *codes: str) -> bool:
 def _add_implausible(p: dict[str, Any], add: Callable[..., None]) -> None:
     """L06: values that are possible but unlikely; each condition once, on the cell it is about."""
     if _all_known(p, "P02", "P04") and p["P04"] < p["P02"]:
-        add("L06", "P04", reason="посещений (P04) меньше, чем пользователей (P02)")
+        add("L06", "P04", variant="visits_below_users")
     elif _all_known(p, "P02", "P04") and p["P02"] > 0 and p["P04"] / p["P02"] > 100:
-        add("L06", "P04", reason=f"посещаемость {p['P04'] / p['P02']:.1f} (обычно 1–100)".replace(".", ","))
+        add("L06", "P04", variant="visits_per_user", ratio=f"{p['P04'] / p['P02']:.1f}".replace(".", ","))
     if _all_known(p, "P14", "P16") and p["P14"] > p["P16"]:
-        add("L06", "P14", reason="мест с ПК (P14) больше, чем ПК в библиотеке (P16)")
+        add("L06", "P14", variant="seats_over_computers")
     if _all_known(p, "P02", "P05") and p["P02"] > 0 and not 0.5 <= p["P05"] / p["P02"] <= 60:
-        add("L06", "P05", reason=f"читаемость {p['P05'] / p['P02']:.2f} (обычно 0,5–60)".replace(".", ","))
+        add("L06", "P05", variant="loans_per_user", ratio=f"{p['P05'] / p['P02']:.2f}".replace(".", ","))
     if _all_known(p, "P05", "P06") and p["P06"] > 0 and not 0.01 <= p["P05"] / p["P06"] <= 5:
-        add("L06", "P05", reason=f"обращаемость фонда {p['P05'] / p['P06']:.3f} (обычно 0,01–5)".replace(".", ","))
+        add("L06", "P05", variant="turnover", ratio=f"{p['P05'] / p['P06']:.3f}".replace(".", ","))
 
 
 def _website_agreement(submission: Submission, p: dict[str, Any], row: Row, district: District) -> list[Finding]:
@@ -328,9 +322,8 @@ def _website_agreement(submission: Submission, p: dict[str, Any], row: Row, dist
     if p.get("P22") is not None and status in (DONE, DONE_BEFORE, IN_PROGRESS, NOT_DONE, NOT_REQUIRED):
         done = status in (DONE, DONE_BEFORE)
         if p["P22"] != done:
-            reason = ("P22 = «да», но мероприятие 2 (раздел на сайте) не выполнено."
-                      if p["P22"] else "P22 = «нет», но мероприятие 2 (раздел на сайте) отмечено выполненным.")
-            found.append(catalogue.build("L07", INDICATORS, row.cells["P22"], value=row.raw["P22"], reason=reason))
+            variant = "yes_not_done" if p["P22"] else "no_but_done"
+            found.append(catalogue.build("L07", INDICATORS, row.cells["P22"], value=row.raw["P22"], variant=variant))
     publications = items.get(district.item_rules.publications_item)
     quantity = publications.get("Количество") if publications else None
     if p.get("P21") is not None and quantity is not None and p["P21"] < quantity:

@@ -87,8 +87,10 @@ def build_submission(sheets: list[RawSheet], district: District) -> Submission:
             continue
         name = wanted.get(key)
         if name is None or name in by_name:
-            what = f"Лист «{sheet.name}»" if sheet.csv_file is None else f"Файл «{sheet.csv_file}»"
-            found.append(catalogue.build("S09", sheet.name, "", reason=what))
+            if sheet.csv_file is None:
+                found.append(catalogue.build("S09", sheet.name, "", variant="sheet", name=sheet.name))
+            else:
+                found.append(catalogue.build("S09", sheet.name, "", variant="csv_part", name=sheet.csv_file))
             continue
         by_name[name] = sheet
     for name in SHEETS:
@@ -120,7 +122,7 @@ def _header_map(sheet: RawSheet, expected: tuple[str, ...], optional: tuple[str,
             positions[name] = index
         elif not normalise.is_missing(label):
             found.append(catalogue.build("S09", sheet.name, sheet.address(0, index), value=label,
-                                         reason=f"Столбец «{normalise.to_text(label)}»"))
+                                         variant="column", name=normalise.to_text(label)))
     missing = [name for name in expected if name not in positions and name not in optional]
     for name in missing:
         found.append(catalogue.build("S03", sheet.name, "", name=name))
@@ -222,37 +224,31 @@ def _roadmap_rows(sheet: RawSheet, rows: list[int], code_column: int, district: 
         code = normalise.to_item_code(raw, codes)
         address = sheet.address(row, code_column)
         if code is None:
-            found.append(catalogue.build("S08", sheet.name, address, value=raw,
-                                         reason="Строка без кода мероприятия."))
+            found.append(catalogue.build("S08", sheet.name, address, value=raw, variant="no_code"))
         elif code not in codes:
-            found.append(catalogue.build("S08", sheet.name, address, value=raw,
-                                         reason=f"Неизвестный код мероприятия «{code}»."))
+            found.append(catalogue.build("S08", sheet.name, address, value=raw, variant="unknown", item=code))
         elif code in kept:
-            found.append(catalogue.build("S08", sheet.name, address, value=raw,
-                                         reason=f"Мероприятие {code} указано повторно."))
+            found.append(catalogue.build("S08", sheet.name, address, value=raw, variant="repeated", item=code))
         else:
             kept[code] = row
     for code in codes:
         if code not in kept:
-            found.append(catalogue.build("S08", sheet.name, "", value="",
-                                         reason=f"Нет строки мероприятия {code}."))
+            found.append(catalogue.build("S08", sheet.name, "", value="", variant="missing", item=code))
     return sorted(kept.values())
 
 
 def _keyed_rows(sheet: RawSheet, key_column: int, known: dict[str, Any], found: list[Finding],
-                what: str) -> dict[str, int]:
-    """Map each known key (a «Титул» field, an indicator code) to its row; extras are S09."""
+                unknown: str) -> dict[str, int]:
+    """Map each known key (a «Титул» field, an indicator code) to its row; extras are S09 (*unknown*: its variant)."""
     rows: dict[str, int] = {}
     for row in _data_rows(sheet):
         label = normalise.to_text(_cell(sheet, row, key_column)) or ""
         key = known.get(fold(label))
         address = sheet.address(row, key_column)
         if key is None:
-            found.append(catalogue.build("S09", sheet.name, address, value=label,
-                                         reason=f"Строка «{label}» ({what})"))
+            found.append(catalogue.build("S09", sheet.name, address, value=label, variant=unknown, name=label))
         elif key in rows:
-            found.append(catalogue.build("S09", sheet.name, address, value=label,
-                                         reason=f"Повторная строка «{label}» (учитывается первая)"))
+            found.append(catalogue.build("S09", sheet.name, address, value=label, variant="repeated", name=label))
         else:
             rows[key] = row
     return rows
@@ -263,7 +259,7 @@ def _read_title(sheet: RawSheet, district: District, found: list[Finding]) -> Sh
     if positions is None:
         return None
     known = {fold(column.name): column.name for column in TITLE_FIELDS}
-    rows = _keyed_rows(sheet, positions["Поле"], known, found, "неизвестное поле")
+    rows = _keyed_rows(sheet, positions["Поле"], known, found, "field")
     collector = _Collector(sheet, found)
     for column in TITLE_FIELDS:
         row = rows.get(column.name)
@@ -282,7 +278,7 @@ def _read_indicators(sheet: RawSheet, district: District, found: list[Finding]) 
     if positions is None:
         return None
     known = {fold(indicator.code): indicator.code for indicator in district.indicators}
-    rows = _keyed_rows(sheet, positions["Код"], known, found, "неизвестный код показателя")
+    rows = _keyed_rows(sheet, positions["Код"], known, found, "indicator")
     collector = _Collector(sheet, found)
     for indicator in district.indicators:
         row = rows.get(indicator.code)
