@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 
 from pipeline.report import charts
+from pipeline.report.fetcher import ASSETS, AssetFetcher, RefusedURLError
 from pipeline.report.model import Figure, Section, YearReport
-from pipeline.report.render import ASSETS, AssetFetcher, RefusedURLError, render_html, render_report, table_views
+from pipeline.report.render import render_html, render_report
 from pipeline.report.svod import write_svod
+from pipeline.report.tables import table_views
 
 HOSTILE = '<img src="file:///etc/passwd"> <script>alert(1)</script> {{ 7*7 }}'
 FORMULA = '=HYPERLINK("http://x","y")'

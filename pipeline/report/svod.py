@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.report.columns import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.report.model import YearReport
-from pipeline.report.render import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.typography import is_missing
 from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 from pipeline.xlsx.stream_sheet import Sheet
