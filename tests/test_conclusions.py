@@ -7,7 +7,7 @@ from test_status import CAMPAIGN, EARLY, NOW, fact, school
 
 from pipeline.collect.status import build_status
 from pipeline.district.roadmap import District
-from pipeline.report.aggregate import CONCLUSION_CODES, build_conclusions
+from pipeline.report.conclusions import CONCLUSION_CODES, build_conclusions
 
 
 def conclusions(district: District, missing: int) -> list[str]:

@@ -20,13 +20,12 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from pipeline.report.roadmap import STATUSES
 from pipeline.typography import is_missing, ru_number, ru_percent, ru_short_date
 
 # Figures are built without pyplot and saved straight to SVG; Agg keeps any pyplot user headless too.
 matplotlib.use("Agg")
 
-# The five statuses of a roadmap item (REPORT_FORMAT §3.2), in the order a reader scans them.
-STATUSES = ("выполнено", "выполнено ранее", "в работе", "не выполнено", "не требуется")
 NO_DATA = "нет данных"
 # One hue whose lightness falls with progress, plus hatching: the order survives a grey printer.
 STATUS_STYLE: dict[str, tuple[str, str]] = {

@@ -1,4 +1,4 @@
-"""What the annual report holds: the figures and tables aggregate.py computes and render.py formats."""
+"""What the annual report holds: the figures and tables aggregate.py assembles and render.py formats."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+
+def share(part: float, whole: float) -> float | None:
+    """*part* of *whole* as a share 0–1, the form a Figure with unit «%» holds; None when there is no whole."""
+    return None if not whole else part / whole
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""Aggregate the library staff: positions, rates, education, training in the period, and awards."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.report.model import Figure, Section, share
+
+
+def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) -> Section:
+    """Staff by position and employment, rates, education, and training in the period."""
+    n = len(schools)
+    reporting = staff["school"].nunique() if len(staff) else 0
+    if not len(staff):
+        return Section("Кадры и повышение квалификации", [], {},
+                       ["В принятых отчётах нет сведений о сотрудниках библиотек."])
+    positions = pd.crosstab(staff["position"], staff["employment"], margins=True, margins_name="Всего")
+    positions = positions.reset_index().rename(columns={"position": "Должность"})
+    positions.columns.name = None
+    rates = staff.groupby("position", as_index=False)["rate"].sum().rename(
+        columns={"position": "Должность", "rate": "Ставок"})
+    education = staff["education"].value_counts().rename_axis("Образование").reset_index(name="Сотрудников")
+    pedagogues = staff[staff["position"] == "педагог-библиотекарь"]
+    others = staff[staff["position"] != "педагог-библиотекарь"]
+    figures = [
+        Figure("Сотрудников библиотек", len(staff), "чел.", reporting, n),
+        Figure("Всего ставок", float(staff["rate"].sum()), "", reporting, n),
+        Figure("КПК за последние 3 года: педагоги-библиотекари", share(float(pedagogues["kpk"].sum()),
+               len(pedagogues)), "%", int(pedagogues["school"].nunique()), n),
+        Figure("КПК за последние 3 года: остальные сотрудники", share(float(others["kpk"].sum()), len(others)),
+               "%", int(others["school"].nunique()), n),
+    ]
+    tables = {"Сотрудники по должностям и характеру работы": positions, "Ставки по должностям": rates,
+              "Образование сотрудников": education}
+    if len(courses):
+        trained = courses[["school", "person"]].drop_duplicates()
+        figures += [
+            Figure("Прошли обучение в отчётном периоде", len(trained), "чел.", int(courses["school"].nunique()), n),
+            Figure("Часов обучения всего", float(courses["hours"].sum()), "ч", int(courses["school"].nunique()), n),
+            Figure("Доля сотрудников, прошедших обучение в периоде", share(len(trained), len(staff)), "%",
+                   reporting, n),
+        ]
+        programmes = courses.groupby("programme", as_index=False).agg(
+            people=("person", "count"), hours=("hours", "sum")).rename(
+            columns={"programme": "Вид программы", "people": "Обучений", "hours": "Часов"})
+        tables["Повышение квалификации по видам программ"] = programmes
+        organisations = courses["organisation"].value_counts().rename_axis("Организация").reset_index(
+            name="Обучений")
+        tables["Организации, проводившие обучение"] = organisations
+    notes = [] if len(courses) else ["Сведений о повышении квалификации в отчётном периоде нет."]
+    return Section("Кадры и повышение квалификации", figures, tables, notes)
+
+
+def build_awards(awards: pd.DataFrame, schools: list[str]) -> Section:
+    """Awards proposed and received, by level and by kind."""
+    if not len(awards):
+        return Section("Поощрения", [], {}, ["Данных о поощрениях в принятых отчётах нет."])
+    n = len(schools)
+    reporting = int(awards["school"].nunique())
+    levels = ["ОО", "муниципальный", "региональный", "федеральный"]
+    table = pd.crosstab(awards["level"], awards["status"]).reindex(index=levels, fill_value=0)
+    table = table.reindex(columns=["представлен", "получено"], fill_value=0).reset_index()
+    table.columns = ["Уровень", "Представлено", "Получено"]
+    kinds = awards["kind"].value_counts().rename_axis("Вид поощрения").reset_index(name="Число")
+    figures = [Figure("Представлений к поощрению", int((awards["status"] == "представлен").sum()), "", reporting, n),
+               Figure("Получено поощрений", int((awards["status"] == "получено").sum()), "", reporting, n)]
+    return Section("Поощрения", figures, {"Поощрения по уровням": table, "Поощрения по видам": kinds})
+
