@@ -32,12 +32,13 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from pipeline import ledger  # noqa: E402
 from pipeline.collect import run as collection  # noqa: E402
 from pipeline.collect.plan import PlannedUnit  # noqa: E402
-from pipeline.collect.status import STATE_RU, CampaignStatus  # noqa: E402
+from pipeline.collect.status import CampaignStatus  # noqa: E402
 from pipeline.district.roadmap import load_district  # noqa: E402
 from pipeline.district.setup import load_setup  # noqa: E402
 from pipeline.judge.verdict import Rules  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.report import annual  # noqa: E402
+from pipeline.statuses import SchoolState  # noqa: E402
 
 LOCAL_CLUSTER = "local"
 # Batches judged at once on a cluster, ahead of the recording: enough to keep its workers busy
@@ -175,14 +176,14 @@ def publish_status(status: CampaignStatus) -> None:
     year = status.campaign.year
     create_table_artifact(
         key=f"collection-status-{year}",
-        table=[{"Код ОО": school.code, "Наименование": school.name, "Состояние": STATE_RU[school.state]}
+        table=[{"Код ОО": school.code, "Наименование": school.name, "Состояние": school.state.label}
                for school in status.schools],
         description=f"Ход сбора отчётов ИБЦ, кампания {year}",
     )
-    to_call = [school for school in status.schools if school.state in ("missing", "rejected")]
+    to_call = [school for school in status.schools if school.state in (SchoolState.MISSING, SchoolState.REJECTED)]
     lines = [f"# Кому позвонить сегодня — кампания {year}", "",
              f"Срок сдачи: {status.campaign.deadline:%d.%m.%Y}; осталось дней: {status.days_left}.", ""]
-    lines += [f"- {school.code} {school.name}: {STATE_RU[school.state]}" for school in to_call]
+    lines += [f"- {school.code} {school.name}: {school.state.label}" for school in to_call]
     if not to_call:
         lines.append("Все школы сдали отчёт.")
     create_markdown_artifact(key=f"call-list-{year}", markdown="\n".join(lines),

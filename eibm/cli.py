@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import OutputError
-from pipeline.collect.feedback import STATUS_RU
 from pipeline.district.register import RegisterError
 from pipeline.district.roadmap import DistrictDataError
 from pipeline.lock import CampaignBusyError
+from pipeline.statuses import SubmissionStatus
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -200,8 +200,8 @@ def _status(setup: Any) -> Any:
 def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
     counts = summary.counts
     print(f"Кампания {summary.year}: обработано новых отчётов — {summary.processed} за {seconds:.1f} с.")
-    print("Файлы в папке: " + ", ".join(f"{STATUS_RU[key]} — {value}" for key, value in sorted(counts.items()))
-          if counts else "Файлы в папке: нет файлов.")
+    files = ", ".join(f"{SubmissionStatus(key).label} — {value}" for key, value in sorted(counts.items()))
+    print(f"Файлы в папке: {files}" if counts else "Файлы в папке: нет файлов.")
     if summary.unsettled:
         print(f"Ещё записываются (будут проверены при следующем запуске): {', '.join(summary.unsettled)}")
     from pipeline.collect.status import format_status

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from conftest import codes_at, judge_one, set_cell, write_xlsx
 
-from pipeline.judge.verdict import ACCEPTED, REJECTED, Rules
+from pipeline.judge.verdict import Rules
+from pipeline.statuses import SubmissionStatus
 
 T, RM, ST, CO, AW, IND = "Титул", "Дорожная карта", "Сотрудники", "Курсы", "Поощрения", "Показатели"
 
@@ -105,7 +106,7 @@ def test_judge_reports_each_defect_at_its_cell(tmp_path: Path, report: dict[str,
     verdict = judge_one([write_xlsx(report, tmp_path / "report.xlsx")], rules)
     assert codes_at(verdict) == expected
     errors = [finding for finding in verdict.findings if finding.is_error]
-    assert verdict.status == (REJECTED if errors else ACCEPTED)
+    assert verdict.status == (SubmissionStatus.REJECTED if errors else SubmissionStatus.ACCEPTED)
 
 
 def test_judge_warning_severity_does_not_reject(tmp_path: Path, report: dict[str, list[list[Any]]],
@@ -115,7 +116,7 @@ def test_judge_warning_severity_does_not_reject(tmp_path: Path, report: dict[str
     verdict = judge_one([write_xlsx(report, tmp_path / "report.xlsx")], rules)
     assert {(finding.code, finding.severity) for finding in verdict.findings} == {("R05", "warning"),
                                                                                   ("K05", "warning")}
-    assert verdict.status == ACCEPTED
+    assert verdict.status == SubmissionStatus.ACCEPTED
 
 
 def test_judge_l05_compares_the_fund_with_last_year(tmp_path: Path, report: dict[str, list[list[Any]]],
@@ -129,7 +130,7 @@ def test_judge_l05_compares_the_fund_with_last_year(tmp_path: Path, report: dict
     unbalanced = judge_units(units, replace(rules, previous={"70-001": {"P06": 10000.0}}))[0]
     assert codes_at(balanced) == []
     assert codes_at(unbalanced) == [("L05", IND, "D7")]
-    assert unbalanced.status == ACCEPTED
+    assert unbalanced.status == SubmissionStatus.ACCEPTED
 
 
 def test_judge_reports_all_findings_at_once(tmp_path: Path, report: dict[str, list[list[Any]]], rules: Rules) -> None:

@@ -164,7 +164,7 @@ def test_write_feedback_html_for_rejected_file(tmp_path: Path) -> None:
     assert "отправьте файл заново до 01.10.2025" in text
     assert "03.09.2025 14:07" in text
     assert "МБОУ «Пудовская СОШ»" in text
-    assert "есть только отклонённые файлы" in text
+    assert "отчёт отклонён" in text  # the school's state, in the words of the status page
     assert "4 ошибки, 2 предупреждения" in text
     for finding in roadmap_findings():
         assert finding.code in text

@@ -12,7 +12,8 @@ import pytest
 import xlwt
 from conftest import SCHOOL, codes_at, judge_one, set_cell, write_csv_parts, write_xlsx
 
-from pipeline.judge.verdict import ACCEPTED, REJECTED, Rules
+from pipeline.judge.verdict import Rules
+from pipeline.statuses import SubmissionStatus
 
 F = "(файл)"
 
@@ -39,17 +40,17 @@ def write_ods(report: dict[str, list[list[Any]]], path: Path) -> Path:
 
 def test_correct_xlsx_passes_with_no_finding(tmp_path: Path, report: dict, rules: Rules) -> None:
     verdict = judge_one([write_xlsx(report, tmp_path / "r.xlsx")], rules)
-    assert (verdict.status, verdict.school, codes_at(verdict)) == (ACCEPTED, SCHOOL, [])
+    assert (verdict.status, verdict.school, codes_at(verdict)) == (SubmissionStatus.ACCEPTED, SCHOOL, [])
 
 
 def test_correct_xls_passes_with_no_finding(tmp_path: Path, report: dict, rules: Rules) -> None:
     verdict = judge_one([write_xls(report, tmp_path / "r.xls")], rules)
-    assert (verdict.status, codes_at(verdict)) == (ACCEPTED, [])
+    assert (verdict.status, codes_at(verdict)) == (SubmissionStatus.ACCEPTED, [])
 
 
 def test_correct_ods_passes_with_no_finding(tmp_path: Path, report: dict, rules: Rules) -> None:
     verdict = judge_one([write_ods(report, tmp_path / "r.ods")], rules)
-    assert (verdict.status, codes_at(verdict)) == (ACCEPTED, [])
+    assert (verdict.status, codes_at(verdict)) == (SubmissionStatus.ACCEPTED, [])
 
 
 @pytest.mark.parametrize(("encoding", "delimiter"), [
@@ -63,7 +64,7 @@ def test_correct_csv_parts_pass_with_no_finding(tmp_path: Path, report: dict, ru
     set_cell(report, "Показатели", "D13", 60.5)  # a decimal comma in the semicolon variants
     paths = write_csv_parts(report, tmp_path / "drop", encoding=encoding, delimiter=delimiter)
     verdict = judge_one(paths, rules)
-    assert (verdict.status, verdict.school, codes_at(verdict)) == (ACCEPTED, SCHOOL, [])
+    assert (verdict.status, verdict.school, codes_at(verdict)) == (SubmissionStatus.ACCEPTED, SCHOOL, [])
 
 
 def test_csv_finding_names_line_and_column(tmp_path: Path, report: dict, rules: Rules) -> None:
@@ -78,7 +79,7 @@ def test_csv_without_title_part_is_s02(tmp_path: Path, report: dict, rules: Rule
     title.unlink()
     verdict = judge_one([path for path in paths if path != title], rules)
     assert ("S02", "Титул", "") in codes_at(verdict)
-    assert verdict.status == REJECTED
+    assert verdict.status == SubmissionStatus.REJECTED
 
 
 @pytest.mark.parametrize(("content", "reason"), [
@@ -92,7 +93,7 @@ def test_unreadable_workbook_is_s01(tmp_path: Path, rules: Rules, content: bytes
     verdict = judge_one([path], rules)
     assert codes_at(verdict) == [("S01", F, "")]
     assert reason in verdict.findings[0].message
-    assert verdict.status == REJECTED
+    assert verdict.status == SubmissionStatus.REJECTED
 
 
 def test_truncated_real_workbook_is_s01(tmp_path: Path, report: dict, rules: Rules) -> None:
@@ -111,7 +112,7 @@ def test_renamed_column_is_s03_and_the_new_name_s09(tmp_path: Path, report: dict
     set_cell(report, "Сотрудники", "C1", "Ставки")
     verdict = judge_one([write_xlsx(report, tmp_path / "r.xlsx")], rules)
     assert codes_at(verdict)[:2] == [("S03", "Сотрудники", ""), ("S09", "Сотрудники", "C1")]
-    assert verdict.status == REJECTED
+    assert verdict.status == SubmissionStatus.REJECTED
 
 
 def test_headers_match_case_quotes_and_spaces(tmp_path: Path, report: dict, rules: Rules) -> None:
@@ -126,7 +127,7 @@ def test_extra_sheet_and_column_are_s09_warnings(tmp_path: Path, report: dict, r
     set_cell(report, "Курсы", "H1", "Примечание")
     verdict = judge_one([write_xlsx(report, tmp_path / "r.xlsx")], rules)
     assert codes_at(verdict) == [("S09", "Курсы", "H1"), ("S09", "Итоги", "")]
-    assert verdict.status == ACCEPTED
+    assert verdict.status == SubmissionStatus.ACCEPTED
 
 
 def test_sheet_over_row_limit_is_s07(tmp_path: Path, report: dict, rules: Rules) -> None:

@@ -10,7 +10,6 @@ import openpyxl
 import pytest
 
 from pipeline.collect.status import (
-    STATE_RU,
     CampaignStatus,
     SubmissionFact,
     build_status,
@@ -20,6 +19,7 @@ from pipeline.collect.status import (
 )
 from pipeline.district.register import School
 from pipeline.district.roadmap import Campaign
+from pipeline.statuses import SchoolState
 
 CAMPAIGN = Campaign(
     year=2025,
@@ -196,7 +196,7 @@ def test_write_status_xlsx_has_the_state_of_every_school(tmp_path: Path, mixed_s
     header = [cell.value for cell in sheet[1]]
     rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert {row["Код ОО"]: row["Состояние"] for row in rows} == {
-        code: STATE_RU[state] for code, state in EXPECTED_STATES.items()
+        code: SchoolState(state).label for code, state in EXPECTED_STATES.items()
     }
     # Missing and rejected first, then late, then on time.
     assert [row["Код ОО"] for row in rows] == ["70-004", "70-002", "70-003", "70-001"]
@@ -228,7 +228,7 @@ def test_write_status_xlsx_text_that_looks_like_a_formula_stays_text(
 def test_write_status_xlsx_summary_has_counts_and_dates(tmp_path: Path, mixed_status: CampaignStatus) -> None:
     _, xlsx = write_status(tmp_path, mixed_status)
     summary = {row[0]: row[1] for row in openpyxl.load_workbook(xlsx)["Сводка"].iter_rows(values_only=True) if row[0]}
-    assert [summary[STATE_RU[state]] for state in ("on_time", "late", "rejected", "missing")] == [1, 1, 1, 1]
+    assert [summary[SchoolState(state).label] for state in ("on_time", "late", "rejected", "missing")] == [1, 1, 1, 1]
     assert summary["Файлов без школы из списка"] == 1
     assert summary["Срок сдачи"] == dt.datetime(2025, 10, 1)
 
@@ -258,7 +258,7 @@ def test_write_status_html_has_codes_states_and_escapes_names(tmp_path: Path, mi
     text = " ".join(" ".join(parser.text).split())
     for code, state in EXPECTED_STATES.items():
         assert code in text
-        assert STATE_RU[state] in text
+        assert SchoolState(state).label in text
     assert "&lt;script&gt;x&lt;/script&gt;" in page
     assert "<script>x</script>" in text  # shown to the reader as text …
     assert parser.scripts == 0  # … never run
@@ -294,8 +294,8 @@ def test_format_status_has_counts_and_codes(mixed_status: CampaignStatus) -> Non
     text = format_status(mixed_status)
     lines = text.splitlines()
     assert lines[0] == "Кампания 2025: срок сдачи 01.10.2025, до срока 5 дней"
-    for state in STATE_RU:
-        assert f"{STATE_RU[state]}: 1" in lines[1]
+    for state in SchoolState:
+        assert f"{state.label}: 1" in lines[1]
     assert "файлов без школы из списка: 1" in text
     for code in EXPECTED_STATES:
         assert code in text

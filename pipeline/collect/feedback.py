@@ -22,6 +22,7 @@ from pipeline.district.labels import fold
 from pipeline.district.layout import FEEDBACK_SHEET
 from pipeline.findings import SEVERITY_RU, Finding
 from pipeline.intake.read import RawSheet, column_letter
+from pipeline.statuses import SchoolState, SubmissionStatus
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
 from pipeline.xlsx.annotate import build_annotated
@@ -33,21 +34,6 @@ from pipeline.xlsx.text import put_text, put_value
 
 logger = logging.getLogger(__name__)
 
-STATUS_RU = {
-    "accepted": "принят",
-    "rejected": "отклонён",
-    "superseded": "заменён",
-    "duplicate": "дубликат",
-    "unrecognized": "не распознан",
-}
-STATE_RU = {
-    "on_time": "отчёт принят в срок",
-    "late": "отчёт принят с опозданием",
-    "rejected": "есть только отклонённые файлы",
-    "missing": "отчёт не получен",
-}
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 NO_CODE_FOLDER = "_без_кода"
 COMMENT_AUTHOR = "Проверка ИБЦ"
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -82,12 +68,12 @@ class FeedbackInput:
     file_name: str  # path relative to the drop folder, as the school named it
     sha256: str
     year: int
-    status: str  # key of STATUS_RU
+    status: SubmissionStatus
     processed_at: datetime.datetime
     findings: list[Finding]
     school_code: str | None  # None when the file names no school of the register
     school_name: str | None
-    school_state: str | None  # key of STATE_RU: the school's current state in the campaign
+    school_state: SchoolState | None  # the school's current state in the campaign
     deadline: datetime.date
     workbook: Path | None  # archived .xlsx/.xlsm to annotate; None for csv/xls/ods/unreadable
     sheets: list[RawSheet] | None  # raw sheets as read, to rebuild a workbook; None if unreadable
@@ -120,7 +106,7 @@ def write_feedback(outputs: Path, item: FeedbackInput) -> list[Path]:
     write_text(page, render_page(item), durable=False, sweep=False)
     written = [page]
     has_errors = any(finding.is_error for finding in item.findings)
-    if item.status != "unrecognized" and has_errors and (item.workbook is not None or item.sheets):
+    if item.status != SubmissionStatus.UNRECOGNIZED and has_errors and (item.workbook is not None or item.sheets):
         annotated = folder / f"{name}_замечания.xlsx"
         if write_annotated_workbook(annotated, item):
             written.append(annotated)
@@ -146,9 +132,9 @@ def render_page(item: FeedbackInput) -> str:
         "school_code": item.school_code,
         "school_name": item.school_name,
         "status": item.status,
-        "status_ru": STATUS_RU[item.status],
+        "status_ru": SubmissionStatus(item.status).label,
         "explanation": status_explanation(item),
-        "state_ru": STATE_RU[item.school_state] if item.school_state else None,
+        "state_ru": SchoolState(item.school_state).label if item.school_state else None,
         "deadline": item.deadline,
         "findings": ordered,
         "summary": count_summary(errors, len(ordered) - errors),
@@ -160,10 +146,10 @@ def render_page(item: FeedbackInput) -> str:
 def status_explanation(item: FeedbackInput) -> str:
     """Say what the status means for the school and what to do next."""
     deadline = ru_short_date(item.deadline)
-    if item.status == "accepted":
+    if item.status == SubmissionStatus.ACCEPTED:
         return "Отчёт принят. Предупреждения ниже можно учесть в следующий раз."
-    if item.status == "rejected":
-        if item.school_state in ("on_time", "late"):
+    if item.status == SubmissionStatus.REJECTED:
+        if item.school_state in (SchoolState.ON_TIME, SchoolState.LATE):
             # Another file of the school, judged in the same run or before, was accepted.
             return "Этот файл отклонён, но от вашей школы уже принят другой отчёт: исправлять этот файл не нужно."
         if item.processed_at.date() > item.deadline:
@@ -173,14 +159,14 @@ def status_explanation(item: FeedbackInput) -> str:
                 f"(срок сдачи {deadline} прошёл, исправленный отчёт будет принят с опозданием)."
             )
         return f"Отчёт отклонён: исправьте ошибки и отправьте файл заново до {deadline}."
-    if item.status == "superseded":
+    if item.status == SubmissionStatus.SUPERSEDED:
         return (
             "Этот файл заменён более поздним файлом вашей школы: учитывается последний отправленный отчёт. "
             "Ничего делать не нужно."
         )
-    if item.status == "duplicate":
+    if item.status == SubmissionStatus.DUPLICATE:
         return "Файл с точно таким же содержимым уже был получен и проверен раньше. Ничего делать не нужно."
-    if item.status == "unrecognized":
+    if item.status == SubmissionStatus.UNRECOGNIZED:
         return (
             "Этот файл не является отчётом ИБЦ. Отправьте заполненную по шаблону книгу Excel (.xlsx) "
             "или CSV-файлы листов отчёта."

@@ -15,9 +15,9 @@ from pipeline.collect.plan import PlannedUnit
 from pipeline.collect.status import current_status
 from pipeline.district.setup import Setup
 from pipeline.findings import Finding
-from pipeline.intake.discover import UNRECOGNIZED
 from pipeline.intake.read import FILE_SHEET, read_csv_parts, read_workbook
 from pipeline.judge.verdict import Verdict
+from pipeline.statuses import SubmissionStatus
 
 
 def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdicts: list[Verdict],
@@ -30,11 +30,11 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
     with ledger.transaction(engine) as connection:
         news = []
         for planned, verdict in zip(judged, verdicts, strict=True):
-            archived = () if verdict.status == UNRECOGNIZED else tuple(
+            archived = () if verdict.status == SubmissionStatus.UNRECOGNIZED else tuple(
                 archive_file(file.path, file_sha, setup.outputs, setup.year)
                 for file, (_, file_sha, *_) in zip(planned.unit.files, planned.facts, strict=True))
             data = None
-            if verdict.status == ledger.ACCEPTED and verdict.submission is not None:
+            if verdict.status == SubmissionStatus.ACCEPTED and verdict.submission is not None:
                 data = {name: sheet.values for name, sheet in verdict.submission.sheets.items()}
             news.append(ledger.NewSubmission(planned.sha256, planned.unit.kind, verdict.school, verdict.status,
                                              planned.arrived, planned.facts, tuple(verdict.findings), archived,
@@ -48,7 +48,7 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
             # Identical content judged before (in an earlier run, or earlier in this plan).
             original = ledger.find_by_hash(connection, setup.year, planned.sha256)
             assert original is not None, "plan_collection marks a duplicate only after its original"
-            new = ledger.NewSubmission(planned.sha256, planned.unit.kind, original.school, ledger.DUPLICATE,
+            new = ledger.NewSubmission(planned.sha256, planned.unit.kind, original.school, SubmissionStatus.DUPLICATE,
                                        planned.arrived, planned.facts, (), original.archive,
                                        duplicate_of=original.id)
             (submission_id,), _ = ledger.record_many(connection, setup.year, [new], now)
@@ -93,7 +93,7 @@ def _archived_sheets(setup: Setup, submission: ledger.StoredSubmission, found: l
     its worker (a whole-file S01/S07) is never parsed in this process.
     """
     unreadable = any(finding.code in ("S01", "S07") and finding.sheet == FILE_SHEET for finding in found)
-    if not submission.archive or submission.status == ledger.UNRECOGNIZED or unreadable:
+    if not submission.archive or submission.status == SubmissionStatus.UNRECOGNIZED or unreadable:
         return None
     copies = [setup.outputs / path for path in submission.archive]
     if submission.kind == "csv":

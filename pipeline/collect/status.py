@@ -16,6 +16,7 @@ from pipeline.atomic import write_text
 from pipeline.district.register import School, expected_schools
 from pipeline.district.roadmap import Campaign
 from pipeline.district.setup import Setup
+from pipeline.statuses import SchoolState, SubmissionStatus
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
 from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
@@ -24,17 +25,9 @@ from pipeline.xlsx.stream_styles import Style
 
 logger = logging.getLogger(__name__)
 
-STATE_RU = {
-    "on_time": "принят в срок",
-    "late": "принят с опозданием",
-    "rejected": "отклонён (нет принятого файла)",
-    "missing": "не сдан",
-}
 # The order the district acts on: nothing at all, then only rejected files, then late, then done.
-ATTENTION_ORDER = ("missing", "rejected", "late", "on_time")
-SUBMISSION_STATUSES = ("accepted", "rejected", "superseded", "duplicate", "unrecognized")
+ATTENTION_ORDER = tuple(SchoolState)
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 HTML_NAME = "status.html"
 XLSX_NAME = "status.xlsx"
 STATUS_SHEET = "Статус"
@@ -48,7 +41,8 @@ CONSOLE_NAME_WIDTH = 40
 NO_VALUE = "—"
 
 # Light fills close to Excel's own «Хороший», «Нейтральный», «Плохой»: readable in grey print.
-STATE_FILLS = {"on_time": "#C6EFCE", "late": "#FFEB9C", "rejected": "#FFC7CE", "missing": "#D9D9D9"}
+STATE_FILLS = {SchoolState.ON_TIME: "#C6EFCE", SchoolState.LATE: "#FFEB9C", SchoolState.REJECTED: "#FFC7CE",
+               SchoolState.MISSING: "#D9D9D9"}
 STATE_STYLES = {state: (("bg_color", color), ("pattern", 1)) for state, color in STATE_FILLS.items()}
 STATUS_COLUMNS = (
     ("Код ОО", 12),
@@ -71,7 +65,7 @@ class SubmissionFact:
     """One judged submission as the ledger knows it."""
 
     school: str | None  # Код ОО, None if unknown
-    status: str  # accepted | rejected | superseded | duplicate | unrecognized
+    status: SubmissionStatus
     arrived_at: datetime.datetime  # naive local time
     path: str  # relative path in the drop folder (first file for a CSV group)
     errors: int
@@ -85,7 +79,7 @@ class SchoolStatus:
     code: str
     name: str
     municipality: str
-    state: str  # on_time | late | rejected | missing
+    state: SchoolState
     accepted_at: datetime.datetime | None  # arrival of the current accepted submission
     accepted_path: str | None
     warnings: int  # of the accepted submission
@@ -106,7 +100,7 @@ class CampaignStatus:
     @property
     def counts(self) -> dict[str, int]:
         """State -> number of schools; every state is present."""
-        counts = dict.fromkeys(STATE_RU, 0)
+        counts = dict.fromkeys(SchoolState, 0)
         for school in self.schools:
             counts[school.state] += 1
         return counts
@@ -125,7 +119,7 @@ def build_status(
     facts_by_school: dict[str, list[SubmissionFact]] = defaultdict(list)
     unattributed = 0
     for fact in facts:
-        if fact.status not in SUBMISSION_STATUSES:
+        if fact.status not in set(SubmissionStatus):
             raise ValueError(f"unknown submission status: {fact.status!r}")
         if fact.school is None or fact.school not in codes:
             unattributed += 1
@@ -141,16 +135,16 @@ def build_status(
 def _school_status(school: School, facts: list[SubmissionFact], campaign: Campaign) -> SchoolStatus:
     # The path breaks ties between equal arrival times so that the result never depends on ledger order.
     ordered = sorted(facts, key=lambda fact: (fact.arrived_at, fact.path))
-    accepted = [fact for fact in ordered if fact.status == "accepted"]
-    rejected = [fact for fact in ordered if fact.status == "rejected"]
+    accepted = [fact for fact in ordered if fact.status == SubmissionStatus.ACCEPTED]
+    rejected = [fact for fact in ordered if fact.status == SubmissionStatus.REJECTED]
     current = accepted[-1] if accepted else None
     if current is not None:
         # The deadline is a day: anything that arrived on it, at any hour, is on time (REPORT_FORMAT §1).
-        state = "on_time" if current.arrived_at.date() <= campaign.deadline else "late"
+        state = SchoolState.ON_TIME if current.arrived_at.date() <= campaign.deadline else SchoolState.LATE
     elif rejected:
-        state = "rejected"
+        state = SchoolState.REJECTED
     else:
-        state = "missing"
+        state = SchoolState.MISSING
     return SchoolStatus(
         code=school.code,
         name=school.name,
@@ -191,11 +185,11 @@ def render_status(status: CampaignStatus) -> str:
     """Return the self-contained Russian HTML page of *status*."""
     counts = status.counts
     total = len(status.schools)
-    accepted = counts["on_time"] + counts["late"]
+    accepted = counts[SchoolState.ON_TIME] + counts[SchoolState.LATE]
     summary = [
         {
             "state": state,
-            "label": STATE_RU[state],
+            "label": state.label,
             "count": counts[state],
             "text": count(counts[state], *SCHOOL_FORMS),
         }
@@ -215,7 +209,6 @@ def render_status(status: CampaignStatus) -> str:
         accepted=accepted,
         accepted_percent=round(100 * accepted / total) if total else 0,
         days_text=days_left_text(status.days_left),
-        state_ru=STATE_RU,
     )
 
 
@@ -246,7 +239,7 @@ def _fill_status_sheet(book: StreamWorkbook, sheet: Sheet, status: CampaignStatu
         write(sheet, row, 0, school.code)
         write(sheet, row, 1, school.name)
         write(sheet, row, 2, school.municipality)
-        write(sheet, row, 3, STATE_RU[school.state], STATE_STYLES[school.state])
+        write(sheet, row, 3, school.state.label, STATE_STYLES[school.state])
         write(sheet, row, 4, school.accepted_at.date() if accepted else None)
         write(sheet, row, 5, school.warnings if accepted else None)
         write(sheet, row, 6, school.rejected_files)
@@ -268,7 +261,7 @@ def _fill_summary_sheet(book: StreamWorkbook, sheet: Sheet, status: CampaignStat
         ("Сформировано", status.generated_at),
         ("", None),
         ("Состояние", "Школ"),
-        *((STATE_RU[state], counts[state]) for state in ATTENTION_ORDER),
+        *((state.label, counts[state]) for state in ATTENTION_ORDER),
         ("Всего ожидается", len(status.schools)),
         ("Файлов без школы из списка", status.unattributed),
         ("", None),
@@ -279,7 +272,7 @@ def _fill_summary_sheet(book: StreamWorkbook, sheet: Sheet, status: CampaignStat
         ("Срок сдачи", campaign.deadline),
         ("Дней до срока (отрицательное — срок прошёл)", status.days_left),
     ]
-    state_by_label = {text: state for state, text in STATE_RU.items()}
+    state_by_label = {state.label: state for state in SchoolState}
     for row, (label, value) in enumerate(rows):
         label_style: Style = ()
         value_style: Style = ()
@@ -298,14 +291,14 @@ def format_status(status: CampaignStatus) -> str:
     counts = status.counts
     lines = [
         f"Кампания {campaign.year}: срок сдачи {ru_short_date(campaign.deadline)}, {days_left_text(status.days_left)}",
-        " · ".join(f"{STATE_RU[state]}: {counts[state]}" for state in ATTENTION_ORDER),
+        " · ".join(f"{state.label}: {counts[state]}" for state in ATTENTION_ORDER),
         f"Ожидается {count(len(status.schools), *SCHOOL_FORMS)}; "
         f"файлов без школы из списка: {status.unattributed}",
     ]
     if not status.schools:
         return "\n".join(lines)
     code_width = max(len("Код ОО"), *(len(school.code) for school in status.schools))
-    state_width = max(len(text) for text in STATE_RU.values())
+    state_width = max(len(state.label) for state in SchoolState)
     date_width = len("ДД.ММ.ГГГГ")
     prefix_width = code_width + state_width + date_width + 6
     # A long school code eats into the name rather than pushing the line past the console width.
@@ -316,7 +309,7 @@ def format_status(status: CampaignStatus) -> str:
         accepted = ru_short_date(school.accepted_at) if school.accepted_at else NO_VALUE
         name = _shorten(school.name, name_width)
         lines.append(
-            f"{school.code:<{code_width}}  {STATE_RU[school.state]:<{state_width}}  {accepted:<{date_width}}  {name}"
+            f"{school.code:<{code_width}}  {school.state.label:<{state_width}}  {accepted:<{date_width}}  {name}"
         )
     # A terminal shows no-break spaces as odd characters in some fonts: plain spaces on the console.
     return "\n".join(line.rstrip() for line in lines).replace("\u00a0", " ")
@@ -338,8 +331,8 @@ def current_status(setup: Setup, engine: Engine, now: datetime.datetime,
     campaign = setup.campaign
     with ledger.transaction(engine) as connection:
         rows = ledger.status_rows(connection, setup.year, schools)
-    facts = [SubmissionFact(row.school, row.status, row.arrived_at, row.first_path, row.errors, row.warnings)
-             for row in rows]
+    facts = [SubmissionFact(row.school, SubmissionStatus(row.status), row.arrived_at, row.first_path, row.errors,
+                            row.warnings) for row in rows]
     expected = expected_schools(setup.register, campaign)
     if schools is not None:
         expected = [school for school in expected if school.code in schools]

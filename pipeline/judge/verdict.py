@@ -18,9 +18,7 @@ from pipeline.intake.read import FILE_SHEET, RawSheet, RawSubmission
 from pipeline.judge.checks import Context, check_rules
 from pipeline.judge.schema import check_schemas
 from pipeline.judge.submission import Submission, build_submission
-
-ACCEPTED = "accepted"
-REJECTED = "rejected"
+from pipeline.statuses import SubmissionStatus
 
 # Order in which a school reads its findings: whole-file problems, then sheet by sheet, then cell order.
 _SHEET_ORDER = {name: index for index, name in enumerate(
@@ -32,7 +30,7 @@ class Verdict:
     """What was decided about one unit: its status, its school (if any), findings, and the typed data."""
 
     unit: Unit
-    status: str  # accepted | rejected | unrecognized
+    status: SubmissionStatus  # accepted | rejected | unrecognized
     school: str | None
     findings: list[Finding]
     submission: Submission | None = None
@@ -112,11 +110,11 @@ def judge_units(units: list[Unit], rules: Rules, reader: Reader | None = None) -
     for unit in units:
         if unit.kind == UNRECOGNIZED:
             finding = catalogue.build("S01", FILE_SHEET, "", reason=unit.reason)
-            verdicts.append(Verdict(unit, UNRECOGNIZED, None, [finding]))
+            verdicts.append(Verdict(unit, SubmissionStatus.UNRECOGNIZED, None, [finding]))
             continue
         read = reader(unit, rules.district) if reader else prejudge_unit(unit, rules)
         done = read if isinstance(read, Prejudged) else prejudge(unit, read, rules)
-        verdict = Verdict(unit, REJECTED, done.school, done.findings, done.submission, done.sheets)
+        verdict = Verdict(unit, SubmissionStatus.REJECTED, done.school, done.findings, done.submission, done.sheets)
         verdicts.append(verdict)
         if done.submission is not None:
             typed.append((verdict, done.submission))
@@ -126,8 +124,9 @@ def judge_units(units: list[Unit], rules: Rules, reader: Reader | None = None) -
         verdict.findings += found
     for verdict in verdicts:
         verdict.findings = _dedupe(sorted(verdict.findings, key=_reading_order))
-        if verdict.status != UNRECOGNIZED:
-            verdict.status = REJECTED if has_errors(verdict.findings) or verdict.school is None else ACCEPTED
+        if verdict.status != SubmissionStatus.UNRECOGNIZED:
+            rejected = has_errors(verdict.findings) or verdict.school is None
+            verdict.status = SubmissionStatus.REJECTED if rejected else SubmissionStatus.ACCEPTED
     return verdicts
 
 
