@@ -19,7 +19,7 @@ _INTEGER_PART = re.compile(r"#,##0(\.[0#]*)?")
 _PERCENT_PATTERN = LOCALE.percent_formats[None].pattern
 
 
-def is_missing(value: object) -> bool:
+def is_absent(value: object) -> bool:
     """True for None, NaN, pandas NA/NaT: a value the report shows as «—»."""
     if value is None:
         return True
@@ -31,7 +31,7 @@ def is_missing(value: object) -> bool:
 
 def ru_number(value: float | int | None, digits: int | None = None) -> str:
     """«1 234,5»: Babel's ru grouping; whole numbers without decimals, else at most two (or exactly *digits*)."""
-    if is_missing(value):
+    if is_absent(value):
         return MISSING
     number = float(value)
     if math.isinf(number):
@@ -46,7 +46,7 @@ def ru_number(value: float | int | None, digits: int | None = None) -> str:
 
 def ru_percent(share: float | None, digits: int = 1) -> str:
     """«45,5 %» for a share 0–1, with Babel's ru percent sign spacing; None → «—»."""
-    if is_missing(share) or math.isinf(float(share)):
+    if is_absent(share) or math.isinf(float(share)):
         return MISSING
     fraction = "." + "0" * digits if digits else ""
     pattern = _INTEGER_PART.sub("#,##0" + fraction, _PERCENT_PATTERN, count=1)
@@ -56,14 +56,14 @@ def ru_percent(share: float | None, digits: int = 1) -> str:
 
 def ru_date(value: dt.date | None) -> str:
     """«1 ноября 2025 г.»."""
-    if is_missing(value):
+    if is_absent(value):
         return MISSING
     return format_date(value, format="d MMMM y", locale=LOCALE) + "\u00a0г."
 
 
 def ru_short_date(value: dt.date | None) -> str:
     """«01.11.2025»."""
-    if is_missing(value):
+    if is_absent(value):
         return MISSING
     return value.strftime("%d.%m.%Y")
 
@@ -87,7 +87,7 @@ def base_text(base: int, of: int) -> str:
 
 def ru_change(change: float | None, unit: str = "") -> str:
     """A signed change: «+12 чел.», «-3,5 п.п.» for shares (unit «%»), «0» when nothing changed."""
-    if is_missing(change):
+    if is_absent(change):
         return MISSING
     number = ru_number(float(change) * 100, 1) if unit == "%" else ru_number(change)
     # A change that rounds to zero carries no sign: «+0,0 п.п.» would claim a growth nobody sees.
@@ -98,7 +98,7 @@ def ru_change(change: float | None, unit: str = "") -> str:
 
 def ru_value(value: float | None, unit: str = "") -> str:
     """A key figure's value with its unit: «45,5 %» for a share (unit «%»), «1 234 экз.» otherwise."""
-    if is_missing(value):
+    if is_absent(value):
         return MISSING
     if unit == "%":
         return ru_percent(value)

@@ -406,5 +406,5 @@ def test_build_year_report_counts_only_expected_schools_and_compares_with_last_y
     assert compared["Доля принятых отчётов"] == (0.5, pytest.approx(2 / 3))
     assert compared["Обучающихся (P01)"] == (480.0, 900.0)
     assert report.appendix_schools[["Код ОО", "Отчёт", "Обучающихся"]].values.tolist()[:2] == [
-        [A, "в срок", 500.0], [B, "с опозданием", 400.0]]
-    assert report.appendix_schools.loc[2, "Отчёт"] == "не сдан"
+        [A, "отчёт принят в срок", 500.0], [B, "отчёт принят с опозданием", 400.0]]
+    assert report.appendix_schools.loc[2, "Отчёт"] == "отчёт не сдан"

@@ -311,7 +311,7 @@ class _Outline(Protocol):
 
 
 class _WorkbookOutline:
-    """An openpyxl workbook seen as an _Outline (annotate_xlsx.XlsxPackage is the other one)."""
+    """An openpyxl workbook seen as an _Outline (pipeline.xlsx.package.XlsxPackage is the other one)."""
 
     def __init__(self, workbook: openpyxl.Workbook):
         self.workbook = workbook

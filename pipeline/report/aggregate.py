@@ -90,13 +90,12 @@ def build_year_report(district: District, register: dict[str, School], current: 
 def build_appendix(status: CampaignStatus, index: pd.DataFrame, wide: pd.DataFrame,
                    derived: pd.DataFrame) -> pd.DataFrame:
     """One row per expected school: its state, index and main indicators."""
-    labels = {"on_time": "в срок", "late": "с опозданием", "rejected": "отклонён", "missing": "не сдан"}
     by_school = index.set_index("school")["index"]
     rows = []
     for school in status.schools:
         code = school.code
         rows.append({
-            "Код ОО": code, "Наименование": school.name, "Отчёт": labels[school.state],
+            "Код ОО": code, "Наименование": school.name, "Отчёт": school.state.label,
             "Принят": school.accepted_at.date() if school.accepted_at else None,
             "Индекс внедрения, %": by_school.get(code),
             "Обучающихся": _value(wide, code, "P01"), "Пользователей": _value(wide, code, "P02"),

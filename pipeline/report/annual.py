@@ -14,6 +14,7 @@ from pipeline.collect.status import current_status
 from pipeline.district.setup import Setup
 from pipeline.report.aggregate import CampaignData, build_year_report
 from pipeline.report.model import YearReport
+from pipeline.statuses import SubmissionStatus
 
 WARNING_COLUMNS = ["Код ОО", "Наименование", "Код", "Лист", "Ячейка", "Замечание"]
 FILE_COLUMNS = ["path", "sha256", "school", "status", "arrived_at"]
@@ -21,8 +22,7 @@ FILE_COLUMNS = ["path", "sha256", "school", "status", "arrived_at"]
 
 def load_campaign(setup: Setup, engine: Engine, year: int, now: dt.datetime) -> CampaignData:
     """A campaign's status and current accepted data, as the ledger holds them."""
-    shifted = Setup(setup.inputs, setup.outputs, year, setup.district, setup.register, setup.ledger_url)
-    status = current_status(shifted, engine, now)
+    status = current_status(setup.for_year(year), engine, now)
     with ledger.transaction(engine) as connection:
         frames = ledger.accepted_frames(connection, year)
     return CampaignData(setup.district.campaign(year), status, frames)
@@ -32,7 +32,7 @@ def load_warnings(setup: Setup, engine: Engine) -> pd.DataFrame:
     """The warnings of every current accepted submission: data-quality notes for the analyst."""
     with ledger.transaction(engine) as connection:
         accepted = [item for item in ledger.campaign_submissions(connection, setup.year)
-                    if item.status == ledger.ACCEPTED]
+                    if item.status == SubmissionStatus.ACCEPTED]
         found = ledger.submission_findings(connection, [item.id for item in accepted])
     rows = []
     for item in accepted:

@@ -21,7 +21,7 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pipeline.report.roadmap import STATUSES
-from pipeline.typography import is_missing, ru_number, ru_percent, ru_short_date
+from pipeline.typography import is_absent, ru_number, ru_percent, ru_short_date
 
 # Figures are built without pyplot and saved straight to SVG; Agg keeps any pyplot user headless too.
 matplotlib.use("Agg")
@@ -190,7 +190,7 @@ def ranked_bars(frame: pd.DataFrame, value_column: str, label_column: str, title
     data = frame[[label_column, value_column]] if label_column in frame else frame[[value_column]].rename_axis(
         "label").reset_index()
     data = data.set_axis(["label", "value"], axis=1)
-    data = data[data["value"].map(lambda value: not is_missing(value))]
+    data = data[data["value"].map(lambda value: not is_absent(value))]
     if data.empty:
         return ""
     data = data.assign(value=data["value"].astype(float)).sort_values("value", ascending=False, kind="stable")
@@ -258,12 +258,12 @@ def year_over_year_bars(frame: pd.DataFrame, years: tuple[int, int] | None = Non
             is_share = "unit" in data and record.get("unit") == "%"
             formatter = ru_percent if is_share else _short_number
             values = [record["previous"], record["current"]]
-            heights = [0.0 if is_missing(value) else float(value) for value in values]
+            heights = [0.0 if is_absent(value) else float(value) for value in values]
             axes.bar([0, 1], heights, color=[BAR_LIGHT, BAR], hatch=["///", ""], edgecolor="#333333",
                      linewidth=0.4, width=0.62)
             top = max(heights) or 1.0
             for position, value in enumerate(values):
-                text = "—" if is_missing(value) else formatter(float(value))
+                text = "—" if is_absent(value) else formatter(float(value))
                 axes.text(position, heights[position] + top * 0.03, text, ha="center", va="bottom", fontsize=7)
             axes.set_ylim(0, top * 1.3)
             axes.set_xticks([0, 1], [str(year) for year in years] if years else ["прошлый год", "текущий год"])

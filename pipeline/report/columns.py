@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.typography import is_missing, ru_number, ru_percent, ru_short_date
+from pipeline.typography import is_absent, ru_number, ru_percent, ru_short_date
 
 # Headers of the frames whose columns the aggregation names in English (see model.py).
 COLUMN_LABELS = {
@@ -70,7 +70,7 @@ def column_kind(name: Any, values: pd.Series) -> str:
         return "percent"
     if column_label(text) == "Ссылка":
         return "link"
-    present = values[values.map(lambda value: not is_missing(value))]
+    present = values[values.map(lambda value: not is_absent(value))]
     if present.empty:
         return "text"
     if pd.api.types.is_bool_dtype(present) or present.map(lambda value: isinstance(value, bool)).all():
@@ -91,7 +91,7 @@ def school_columns(frame: pd.DataFrame) -> list[Any]:
 
 def format_cell(value: Any, kind: str) -> str:
     """A table cell in Russian typography: «1 234,5», «45,5 %», «01.11.2025», «да», «—»."""
-    if is_missing(value):
+    if is_absent(value):
         return "—"
     if isinstance(value, bool):
         return "да" if value else "нет"
@@ -109,6 +109,6 @@ def format_cell(value: Any, kind: str) -> str:
 
 def safe_link(value: Any) -> str | None:
     """The URL when it is a plain http(s) link worth making clickable; None for anything else."""
-    text = "" if is_missing(value) else str(value).strip()
+    text = "" if is_absent(value) else str(value).strip()
     return text if _SAFE_LINK.match(text) else None
 

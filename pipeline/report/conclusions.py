@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipeline.collect.status import CampaignStatus
 from pipeline.district.roadmap import District
+from pipeline.statuses import SchoolState
 
 # A conclusion names schools while the list reads as a sentence; a region's would run for pages.
 CONCLUSION_CODES = 30
@@ -30,7 +31,7 @@ def build_conclusions(status: CampaignStatus, counts: pd.DataFrame, index: pd.Da
             sentences.append(f"Слабее всего — мероприятие {worst} «{district.item(worst).title}» "
                              f"({done_share[worst] * 100:.0f} % ОО).")
     lagging = index[index["index"] < 0.5]["school"].tolist()
-    missing = [school.code for school in status.schools if school.state in ("missing", "rejected")]
+    missing = [school.code for school in status.schools if school.state in (SchoolState.MISSING, SchoolState.REJECTED)]
     if missing:
         sentences.append("Требуют внимания ОО без принятого отчёта: "
                          + _codes(missing, "ОО без принятого отчёта") + ".")

@@ -6,30 +6,29 @@ import pandas as pd
 
 from pipeline.collect.status import CampaignStatus
 from pipeline.report.model import Figure, Section, share
+from pipeline.statuses import SchoolState
 
 
 def build_coverage(status: CampaignStatus) -> tuple[Section, pd.DataFrame]:
     """Coverage and timeliness (DHIS2's reporting rate summary) and the cumulative arrivals."""
     counts = status.counts
     expected = len(status.schools)
-    accepted = counts["on_time"] + counts["late"]
+    accepted = counts[SchoolState.ON_TIME] + counts[SchoolState.LATE]
     figures = [
         Figure("Ожидалось отчётов", expected, "ОО", expected, expected),
         Figure("Принято отчётов", accepted, "ОО", expected, expected),
         Figure("Доля принятых отчётов", share(accepted, expected), "%", expected, expected),
-        Figure("Приняты в срок", share(counts["on_time"], expected), "%", expected, expected),
-        Figure("Приняты с опозданием", counts["late"], "ОО", expected, expected),
-        Figure("Только отклонённые файлы", counts["rejected"], "ОО", expected, expected),
-        Figure("Не сдали отчёт", counts["missing"], "ОО", expected, expected),
+        Figure("Приняты в срок", share(counts[SchoolState.ON_TIME], expected), "%", expected, expected),
+        Figure("Приняты с опозданием", counts[SchoolState.LATE], "ОО", expected, expected),
+        Figure("Только отклонённые файлы", counts[SchoolState.REJECTED], "ОО", expected, expected),
+        Figure("Не сдали отчёт", counts[SchoolState.MISSING], "ОО", expected, expected),
     ]
-    labels = {"on_time": "принят в срок", "late": "принят с опозданием", "rejected": "только отклонённые файлы",
-              "missing": "не сдан"}
     by_state = pd.DataFrame([
-        {"Состояние": labels[state], "Число ОО": counts[state], "Доля, %": share(counts[state], expected)}
-        for state in ("on_time", "late", "rejected", "missing")])
+        {"Состояние": state.label, "Число ОО": counts[state], "Доля, %": share(counts[state], expected)}
+        for state in reversed(SchoolState)])
     missing = pd.DataFrame([
-        {"Код ОО": school.code, "Наименование": school.name, "Состояние": labels[school.state]}
-        for school in status.schools if school.state in ("rejected", "missing")],
+        {"Код ОО": school.code, "Наименование": school.name, "Состояние": school.state.label}
+        for school in status.schools if school.state in (SchoolState.REJECTED, SchoolState.MISSING)],
         columns=["Код ОО", "Наименование", "Состояние"])
     notes = []
     if len(missing) == 0 and expected:

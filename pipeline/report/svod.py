@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline.report.columns import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.report.model import YearReport
-from pipeline.typography import is_missing
+from pipeline.typography import is_absent
 from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 from pipeline.xlsx.stream_sheet import Sheet
 
@@ -112,7 +112,7 @@ def fill_sheet(book: StreamWorkbook, sheet: Sheet, frame: pd.DataFrame) -> None:
         # A row whose unit ends in «%» holds shares 0–1, as Figure.unit «%» and a header ending in «%» do.
         share_row = unit_column is not None and str(row[unit_column] or "").strip().endswith("%")
         for column, value in enumerate(row):
-            if not is_missing(value):
+            if not is_absent(value):
                 is_share = shares[column] or (share_row and follows_unit[column])
                 write_value(book, sheet, row_number, column, value, is_share)
     set_widths(sheet, column_widths(frame, labels))
@@ -154,7 +154,7 @@ def write_value(book: StreamWorkbook, sheet: Sheet, row: int, column: int, value
 
 
 def _display_width(value: Any) -> int:
-    if is_missing(value):
+    if is_absent(value):
         return 0
     if isinstance(value, dt.datetime):
         return 16

@@ -17,7 +17,7 @@ from pipeline.report.columns import (
     format_cell,
     school_columns,
 )
-from pipeline.typography import is_missing
+from pipeline.typography import is_absent
 
 # The A4 text block (174 mm) holds about 96 characters of 7.5 pt DejaVu Sans (a digit is 1.7 mm wide);
 # a table whose columns need more is split into parts, the row keys (code, name) repeated in each.
@@ -140,7 +140,7 @@ def _row_units(frame: pd.DataFrame) -> list[str]:
     """Each row's unit when the frame has a unit column; a unit ending in «%» means a share 0–1, as in a header."""
     for name in frame.columns:
         if column_label(name) == "Ед. изм.":
-            return ["" if is_missing(unit) else str(unit) for unit in frame[name]]
+            return ["" if is_absent(unit) else str(unit) for unit in frame[name]]
     return [""] * len(frame)
 
 
