@@ -15,7 +15,8 @@ from pathlib import Path
 
 from generate import ERROR_KINDS, WorkbookFactory, build_report, schools_of  # run as a script, like run.py
 
-from pipeline.collect.feedback import FeedbackInput, write_openpyxl_workbook, write_patched_workbook
+from pipeline.collect.annotated_copy import write_openpyxl_workbook, write_patched_workbook
+from pipeline.collect.feedback import FeedbackInput
 from pipeline.district.register import School
 from pipeline.district.roadmap import load_district
 from pipeline.judge.verdict import Rules, Verdict, judge_paths

@@ -37,7 +37,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("  feedback, all (write_batch_feedback)", "pipeline/collect/record.py", "write_batch_feedback"),
     ("    status of the batch's schools", "pipeline/collect/status.py", "current_status"),
     ("    feedback HTML (render_page)", "pipeline/collect/feedback.py", "render_page"),
-    ("    annotated workbook", "pipeline/collect/feedback.py", "write_annotated_workbook"),
+    ("    annotated workbook", "pipeline/collect/annotated_copy.py", "write_annotated_workbook"),
     ("      of which openpyxl (fallback) save", "openpyxl/workbook/workbook.py", "save"),
     ("finish (present, status, summary)", "pipeline/collect/run.py", "finish_collection"),
     ("  set_present", "pipeline/ledger.py", "set_present"),

@@ -205,3 +205,8 @@ def display_value(value: Any) -> str:
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(finding.is_error for finding in findings)
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Errors first, then warnings; the order of the check within each."""
+    return sorted(findings, key=lambda finding: not finding.is_error)

@@ -18,7 +18,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
 from pipeline import findings as catalogue
-from pipeline.collect.feedback import FeedbackInput, write_annotated_workbook, write_patched_workbook
+from pipeline.collect.annotated_copy import write_annotated_workbook, write_patched_workbook
+from pipeline.collect.feedback import FeedbackInput
 from pipeline.district.register import School
 from pipeline.district.roadmap import District
 from pipeline.findings import Finding

@@ -12,14 +12,8 @@ import openpyxl
 import pytest
 
 from pipeline import findings as catalogue
-from pipeline.collect.feedback import (
-    FeedbackInput,
-    count_summary,
-    feedback_folder,
-    safe_stem,
-    to_excel_cell,
-    write_feedback,
-)
+from pipeline.collect.annotated_copy import to_excel_cell
+from pipeline.collect.feedback import FeedbackInput, count_summary, feedback_folder, safe_stem, write_feedback
 from pipeline.findings import Finding
 from pipeline.intake.read import RawSheet
 
