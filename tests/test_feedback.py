@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from package_checks import check_package
 
 from pipeline import findings as catalogue
 from pipeline.collect.annotated_copy import to_excel_cell
@@ -81,6 +82,7 @@ def make_item(**changes: object) -> FeedbackInput:
 
 def annotated(paths: list[Path]) -> openpyxl.Workbook:
     [copy] = [path for path in paths if path.suffix == ".xlsx"]
+    check_package(copy)
     return openpyxl.load_workbook(copy)
 
 
