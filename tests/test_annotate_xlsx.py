@@ -15,6 +15,7 @@ import pytest
 from conftest import SCHOOL, good_report, set_cell
 from openpyxl.comments import Comment
 from openpyxl.workbook.defined_name import DefinedName
+from package_checks import check_package
 from python_calamine import CalamineWorkbook
 
 from pipeline import findings as catalogue
@@ -106,6 +107,7 @@ def test_write_patched_workbook_marks_cells_and_lists_findings(district: Distric
     original = source.read_bytes()
     target = tmp_path / "out" / "copy.xlsx"
     assert write_patched_workbook(target, make_item(source, roadmap_findings()))
+    check_package(target)
     assert source.read_bytes() == original
 
     values = calamine_values(target)
@@ -176,6 +178,7 @@ def test_write_patched_workbook_copies_unchanged_parts_byte_for_byte(district: D
     target = tmp_path / "copy.xlsx"
     finding = catalogue.build("R01", "Дорожная карта", "E3", value="", period=PERIOD)
     assert write_patched_workbook(target, make_item(source, [finding]))
+    check_package(target)
     with zipfile.ZipFile(source) as before, zipfile.ZipFile(target) as after:
         assert after.testzip() is None
         old = {info.filename: before.read(info) for info in before.infolist()}
@@ -191,6 +194,7 @@ def test_write_patched_workbook_keeps_the_school_note_on_a_marked_cell(district:
     finding = catalogue.build("V01", "Титул", "A1", name="Поле")
     target = tmp_path / "copy.xlsx"
     assert write_patched_workbook(target, make_item(source, [finding]))
+    check_package(target)
     comment = openpyxl.load_workbook(target)["Титул"]["A1"].comment
     assert comment.author == "Проверка ИБЦ"
     assert comment.text.startswith("Как заполнить отчёт")
@@ -206,6 +210,7 @@ def test_write_patched_workbook_replaces_an_earlier_check_comment(district: Dist
     findings = [catalogue.build("V02", "Дорожная карта", "E3", value="x"),
                 catalogue.build("V04", "Дорожная карта", "D2", value="x", allowed="y")]
     assert write_patched_workbook(target, make_item(source, findings))
+    check_package(target)
     roadmap = openpyxl.load_workbook(target)["Дорожная карта"]
     assert roadmap["E3"].comment.text.startswith("V02:")
     assert "прошлая проверка" not in roadmap["E3"].comment.text
@@ -217,6 +222,7 @@ def test_write_patched_workbook_creates_missing_cells_in_order(district: Distric
     findings = [catalogue.build("V01", "Курсы", cell, name="x") for cell in ("G7", "B7", "C2", "A40")]
     target = tmp_path / "copy.xlsx"
     assert write_patched_workbook(target, make_item(source, findings))
+    check_package(target)
     courses = openpyxl.load_workbook(target)["Курсы"]
     assert [courses[cell].fill.fgColor.rgb[-6:] for cell in ("G7", "B7", "C2", "A40")] == [ERROR_RGB] * 4
     assert courses["C2"].value == "Школьный ИБЦ"
@@ -234,6 +240,7 @@ def test_write_patched_workbook_marks_the_anchor_of_a_merged_range(district: Dis
                                edit=lambda workbook: workbook["Поощрения"].merge_cells("B3:C4"))
     target = tmp_path / "copy.xlsx"
     assert write_patched_workbook(target, make_item(source, [catalogue.build("V01", "Поощрения", "C4", name="x")]))
+    check_package(target)
     copy = openpyxl.load_workbook(target)
     assert copy["Поощрения"]["B3"].comment.text.startswith("V01:")
     assert copy["Замечания"]["D2"].value == "B3 (C4)"
@@ -247,10 +254,58 @@ def test_write_patched_workbook_shifts_sheet_local_names(district: District, tmp
     source = template_workbook(district, tmp_path / "school.xlsx", edit=add_names)
     target = tmp_path / "copy.xlsx"
     assert write_patched_workbook(target, make_item(source, roadmap_findings()))
+    check_package(target)
     copy = openpyxl.load_workbook(target)
     assert copy["Дорожная карта"].print_title_rows == "$1:$1"
     assert copy["Показатели"].defined_names["Итог"].attr_text == "'Показатели'!$D$2"
     assert not copy["Замечания"].defined_names
+
+
+SITE = "https://test-school.ru/ibc"
+
+
+def _link_roadmap(workbook: openpyxl.Workbook) -> None:
+    """Typed URLs, as Excel turns them into hyperlinks: external relationships rId1, rId2 … of the sheet."""
+    for cell in ("I3", "I4", "I6"):
+        workbook["Дорожная карта"][cell].hyperlink = SITE
+
+
+def _link_title(workbook: openpyxl.Workbook) -> None:
+    """A hyperlink on «Титул», which already has the template's note (comments and a VML drawing)."""
+    workbook["Титул"]["B9"].hyperlink = "mailto:lib@test-school.ru"
+
+
+def _link_both(workbook: openpyxl.Workbook) -> None:
+    _link_roadmap(workbook)
+    _link_title(workbook)
+
+
+@pytest.mark.parametrize(
+    ("edit", "links"),
+    [
+        pytest.param(_link_roadmap, {("Дорожная карта", cell): SITE for cell in ("I3", "I4", "I6")},
+                     id="hyperlinks on a marked sheet without comments"),
+        pytest.param(_link_title, {("Титул", "B9"): "mailto:lib@test-school.ru"},
+                     id="hyperlinks on a marked sheet with comments"),
+        pytest.param(_link_both, {**{("Дорожная карта", cell): SITE for cell in ("I3", "I4", "I6")},
+                                  ("Титул", "B9"): "mailto:lib@test-school.ru"},
+                     id="hyperlinks on marked sheets with and without comments"),
+    ],
+)
+def test_write_patched_workbook_keeps_relationship_ids_unique_beside_hyperlinks(
+        district: District, tmp_path: Path, edit: Callable[[openpyxl.Workbook], None],
+        links: dict[tuple[str, str], str]) -> None:
+    source = template_workbook(district, tmp_path / "school.xlsx", edit=edit)
+    check_package(source)
+    target = tmp_path / "copy.xlsx"
+    findings = [*roadmap_findings(), catalogue.build("V07", "Титул", "B9", value="lib@test-school")]
+    assert write_patched_workbook(target, make_item(source, findings))
+    check_package(target)
+    copy = openpyxl.load_workbook(target)
+    assert {key: copy[key[0]][key[1]].hyperlink.target for key in links} == links
+    assert copy["Дорожная карта"]["I3"].comment.text.startswith("V06:")
+    assert copy["Титул"]["B9"].comment.text.startswith("V07:")
+    assert copy["Титул"]["A1"].comment.text.startswith("Как заполнить отчёт")
 
 
 def _add_checkbox(vml: str) -> str:
@@ -278,6 +333,11 @@ def _add_feedback_sheet(workbook: openpyxl.Workbook) -> None:
                      id="a worksheet outside the default namespace"),
         pytest.param(None, "xl/styles.xml", lambda text: text.replace("<fills", "<!-- x --><fills", 1),
                      id="an XML comment in a part to patch"),
+        pytest.param(_link_roadmap, "xl/worksheets/_rels/sheet2.xml.rels",
+                     lambda text: text.replace("</Relationships>", '<Relationship Id="rId1" Type="http://schemas.'
+                                               'openxmlformats.org/officeDocument/2006/relationships/hyperlink" '
+                                               'Target="https://x.ru" TargetMode="External"/></Relationships>'),
+                     id="a marked sheet whose relationships repeat an Id"),
     ],
 )
 def test_write_annotated_workbook_falls_back_to_openpyxl(
@@ -293,6 +353,7 @@ def test_write_annotated_workbook_falls_back_to_openpyxl(
         return  # openpyxl cannot read that sheet either; the raw sheets would be the next fallback
     target = tmp_path / "copy.xlsx"
     assert write_annotated_workbook(target, make_item(source, findings))
+    check_package(target)
     copy = openpyxl.load_workbook(target)
     assert copy.sheetnames[0] == "Замечания"
     assert len(list(copy["Замечания"].iter_rows(min_row=2))) == len(findings)

@@ -59,7 +59,7 @@ def build_annotated(package: XlsxPackage, notes: list[CellNote], author: str, li
     listing_path = free_name(package, added, "xl/worksheets/sheet{}.xml")
     added[listing_path] = listing_xml(listing, styles)
     types[listing_path] = WORKSHEET_TYPE
-    rel_id = free_id(package.workbook_rels)
+    rel_id = free_id(package.relationship_ids(package.workbook_path))
     changed[package.workbook_path] = insert_listing_sheet(
         package.text(package.workbook_path), listing.title, max(package.sheet_ids, default=0) + 1, rel_id)
     workbook_rels = package.rels_path(package.workbook_path)
@@ -108,8 +108,9 @@ def _annotate_sheet(package: XlsxPackage, sheet: SheetPart, notes: list[CellNote
         vml_path = free_name(package, added, "xl/drawings/vmlDrawing{}.vml")
         added[comments_path], added[vml_path] = comments_text, vml
         types[comments_path], types[vml_path] = COMMENTS_TYPE, VML_TYPE
-        rel_id = free_id(rels)
-        comments_id = free_id({**rels, rel_id: (rel_id, "", "")})
+        taken = package.relationship_ids(sheet.path)
+        rel_id = free_id(taken)
+        comments_id = free_id(taken | {rel_id})
         rels_path = package.rels_path(sheet.path)
         new_rels = [(rel_id, VML_REL, vml_path), (comments_id, COMMENTS_REL, comments_path)]
         if rels_path in package.names:

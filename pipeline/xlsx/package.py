@@ -7,6 +7,7 @@ import posixpath
 import struct
 import zipfile
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,18 +153,25 @@ class XlsxPackage:
 
     def relationships(self, part: str) -> dict[str, tuple[str, str, str]]:
         """Return Id → (Id, Type, target part path) of *part*'s internal relationships ("" is the package)."""
-        folder, name = posixpath.split(part)
-        rels_path = posixpath.join(folder, "_rels", f"{name}.rels")
+        folder = posixpath.dirname(part)
+        return {rel.get("Id", ""): (rel.get("Id", ""), rel.get("Type", ""),
+                                    resolve_target(folder, rel.get("Target", "")))
+                for rel in self._relationship_elements(part) if rel.get("TargetMode", "Internal") == "Internal"}
+
+    def relationship_ids(self, part: str) -> set[str]:
+        """Every Id in *part*'s relationships, external ones (hyperlinks) included: a new Id must differ from all."""
+        return {rel.get("Id", "") for rel in self._relationship_elements(part)}
+
+    def _relationship_elements(self, part: str) -> list[ElementTree.Element]:
+        rels_path = self.rels_path(part)
         if rels_path not in self.names:
-            return {}
+            return []
         root = self.tree(rels_path, "Relationships", PACKAGE_REL_NS)
-        relationships = {}
-        for rel in root.iterfind(f"{{{PACKAGE_REL_NS}}}Relationship"):
-            if rel.get("TargetMode", "Internal") != "Internal":
-                continue
-            relationships[rel.get("Id", "")] = (rel.get("Id", ""), rel.get("Type", ""),
-                                               resolve_target(folder, rel.get("Target", "")))
-        return relationships
+        elements = list(root.iterfind(f"{{{PACKAGE_REL_NS}}}Relationship"))
+        if len({rel.get("Id", "") for rel in elements}) != len(elements):
+            # Copied on, a repeated Id would leave the copy as invalid as the school's file (Excel repairs it).
+            raise AnnotationError(f"{rels_path}: repeated relationship Ids")
+        return elements
 
     def rels_path(self, part: str) -> str:
         folder, name = posixpath.split(part)
@@ -285,10 +293,10 @@ def free_name(package: XlsxPackage, added: dict[str, str], pattern: str) -> str:
     return pattern.format(number)
 
 
-def free_id(relationships: dict[str, Any]) -> str:
-    """The first «rIdN» not among *relationships*."""
+def free_id(taken: Collection[str]) -> str:
+    """The first «rIdN» not among the Ids *taken* (whatever their form: «rId7», «R3a…», «anysvml»)."""
     number = 1
-    while f"rId{number}" in relationships:
+    while f"rId{number}" in taken:
         number += 1
     return f"rId{number}"
 
