@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eibm.interrupt import run_interruptible
 from pipeline.atomic import OutputError
 from pipeline.district.register import RegisterError
 from pipeline.district.roadmap import DistrictDataError
-from pipeline.lock import CampaignBusyError
+from pipeline.lock import CampaignBusyError, check_campaign_free
 from pipeline.statuses import SubmissionStatus
 
 EXIT_OK = 0
@@ -147,13 +148,15 @@ def run_collect(arguments: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"Ошибка: папка {folder} не найдена", file=sys.stderr)
         return EXIT_USAGE
+    check_campaign_free(arguments.outputs, arguments.year)  # at once, not after Prefect's start-up
     started = time.monotonic()
     if not arguments.json:
         print(f"Сбор отчётов {arguments.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
     import flows
 
-    summary = flows.run_flow(flows.collect, arguments.cluster, year=arguments.year, inputs=str(arguments.inputs),
-                             outputs=str(arguments.outputs), ledger_url=arguments.ledger)
+    summary = run_interruptible(flows.run_flow, flows.collect, arguments.cluster, year=arguments.year,
+                                inputs=str(arguments.inputs), outputs=str(arguments.outputs),
+                                ledger_url=arguments.ledger)
     if arguments.json:
         print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -162,12 +165,14 @@ def run_collect(arguments: argparse.Namespace) -> int:
 
 
 def run_report(arguments: argparse.Namespace) -> int:
+    check_campaign_free(arguments.outputs, arguments.year)  # at once, not after Prefect's start-up
     started = time.monotonic()
     print(f"Итоговый отчёт {arguments.year}: последний сбор, свод и вёрстка…", flush=True)
     import flows
 
-    paths = flows.run_flow(flows.annual_report, arguments.cluster, year=arguments.year,
-                           inputs=str(arguments.inputs), outputs=str(arguments.outputs), ledger_url=arguments.ledger)
+    paths = run_interruptible(flows.run_flow, flows.annual_report, arguments.cluster, year=arguments.year,
+                              inputs=str(arguments.inputs), outputs=str(arguments.outputs),
+                              ledger_url=arguments.ledger)
     print(f"Готово за {time.monotonic() - started:.0f} с.")
     print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
     print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
@@ -16,6 +17,29 @@ os.umask(_UMASK)
 
 class OutputError(Exception):
     """An output could not be written (disk full, no permission); nothing half-written is left."""
+
+
+# What the analyst can do about the usual reasons a write fails; the system's own words are English.
+_OS_ERRORS_RU = {
+    errno.EACCES: "нет прав на запись — проверьте права на папку результатов или укажите другую (--outputs)",
+    errno.EPERM: "операция запрещена — проверьте права на папку результатов или укажите другую (--outputs)",
+    errno.EROFS: "файловая система только для чтения — укажите другую папку результатов (--outputs)",
+    errno.ENOSPC: "на диске нет места — освободите место и повторите",
+    errno.EDQUOT: "превышена дисковая квота — освободите место и повторите",
+    errno.ENOENT: "папка не найдена — проверьте путь",
+    errno.ENOTDIR: "в пути вместо папки файл — проверьте путь",
+    errno.EISDIR: "на месте файла папка — удалите или переименуйте её",
+}
+
+
+def describe_os_error(error: OSError) -> str:
+    """The reason of *error* in Russian with what to do, or the system's text for rare ones."""
+    return _OS_ERRORS_RU.get(error.errno or 0, f"ошибка системы: {error.strerror or error}")
+
+
+def output_error(target: Path, error: OSError) -> OutputError:
+    """An OutputError naming *target* and saying, in Russian, why and what to do."""
+    return OutputError(f"не удалось записать {target}: {describe_os_error(error)}")
 
 
 @contextlib.contextmanager
@@ -61,7 +85,7 @@ def _create_temporary(target: Path, sweep: bool, tag: str) -> tuple[int, Path]:
         # mkstemp makes the file private (0600); outputs are documents for others to read.
         os.fchmod(handle, 0o666 & ~_UMASK)
     except OSError as error:
-        raise OutputError(f"не удалось записать {target}: {error.strerror or error}") from error
+        raise output_error(target, error) from error
     return handle, Path(name)
 
 
@@ -75,7 +99,7 @@ def _replacing(target: Path, temporary: Path, durable: bool) -> Iterator[None]:
             _fsync_folder(target.parent)
     except OSError as error:
         temporary.unlink(missing_ok=True)
-        raise OutputError(f"не удалось записать {target}: {error.strerror or error}") from error
+        raise output_error(target, error) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -8,6 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline.atomic import output_error
+
+LOCK_NAME = ".lock"
+
 
 class CampaignBusyError(Exception):
     """Another run holds the campaign's lock."""
@@ -17,8 +21,11 @@ class CampaignBusyError(Exception):
 def campaign_lock(outputs: Path, year: int, wait: bool = False) -> Iterator[None]:
     """Hold outputs/<year>/.lock exclusively; raise CampaignBusyError at once if it is taken (unless *wait*)."""
     folder = outputs / str(year)
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:  # read-only or missing outputs: the same clear error as a failed write mid-run
+        raise output_error(folder / LOCK_NAME, error) from error
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -28,3 +35,9 @@ def campaign_lock(outputs: Path, year: int, wait: bool = False) -> Iterator[None
         yield
     finally:
         os.close(descriptor)
+
+
+def check_campaign_free(outputs: Path, year: int) -> None:
+    """Raise now, before a long start-up, if the campaign is busy or its outputs cannot be written."""
+    with campaign_lock(outputs, year):
+        pass
