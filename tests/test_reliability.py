@@ -106,16 +106,35 @@ def test_render_killed_midway_leaves_the_previous_report_intact(tmp_path: Path, 
     engine = ledger.open_ledger(setup.ledger_url)
     write_report(setup, build_report(setup, engine, dt.datetime(2025, 11, 5, 9)))
     engine.dispose()
-    documents = [outputs / "2025" / name for name in ("report.pdf", "report.html", "svod.xlsx")]
+    folder = outputs / "2025"
+    documents = [folder / name for name in ("report.pdf", "report.html", "svod.xlsx")]
     before = {path: path.read_bytes() for path in documents}
+    written = {path: path.stat().st_mtime_ns for path in documents}
 
+    def replaced(name: str) -> bool:
+        return (folder / name).stat().st_mtime_ns != written[folder / name]
+
+    # write_report writes svod.xlsx, then report.html, then report.pdf (seconds of layout, into a
+    # temporary file). The kill lands at one of those moments, never during the seconds of imports
+    # and aggregation before them, when there is nothing yet to leave half-written.
+    moments = {"svod.xlsx written": lambda: replaced("svod.xlsx"),
+               "report.html written": lambda: replaced("report.html"),
+               "report.pdf begun": lambda: bool(list(folder.glob(".report.pdf.*.tmp")))}
+    reached = moments[random.Random(attempt).choice(sorted(moments))]
     script = tmp_path / "render.py"
     script.write_text(KILL_DURING_RENDER, encoding="utf-8")
     child = subprocess.Popen([sys.executable, str(script), str(inputs), str(outputs)], cwd=PROJECT)
-    time.sleep(random.Random(attempt).uniform(2.0, 6.0))
+    deadline = time.monotonic() + 300
+    while child.poll() is None and not reached():
+        assert time.monotonic() < deadline, "the report was not written in 5 minutes"
+        time.sleep(0.02)
     child.send_signal(signal.SIGKILL)
     child.wait()
 
+    # The kill landed mid-run: the child died of it after svod.xlsx and before report.pdf was replaced.
+    assert child.returncode == -signal.SIGKILL
+    assert replaced("svod.xlsx")
+    assert not replaced("report.pdf")
     for path in documents:  # the old document or a complete new one, never half of one
         data = path.read_bytes()
         if data != before[path]:
