@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -178,20 +180,37 @@ def build(code: str, sheet: str, cell: str, value: Any = "", variant: str = "", 
     """Return the finding *code* at *sheet*!*cell*, its message and hint filled from *params*."""
     entry = CATALOGUE[f"{code}.{variant}" if variant else code]
     shown = display_value(value)
-    fields = _Blank(value=shown, **params)
+    # A field may be the school's text too (a code, a tab or column name): shown, never applied.
+    fields = _Blank({name: to_visible(param) if isinstance(param, str) else param for name, param in params.items()},
+                    value=shown)
     return Finding(
         code=code,
         severity=entry.severity,
-        sheet=sheet,
-        cell=cell,
+        sheet=to_visible(sheet),
+        cell=to_visible(cell),
         value=shown,
         message=entry.message.format_map(fields),
         hint=entry.hint.format_map(fields),
     )
 
 
+# Characters a person cannot see, or that reorder the text around them: a Код ОО typed as U+202E
+# RIGHT-TO-LEFT OVERRIDE then «210-07» reads as «70-012», another school's code. Cc: C0 and C1
+# controls; Cf: formats (bidi embeddings, overrides, isolates and marks, zero-width spaces and joiners,
+# U+FEFF, the soft hyphen); Cs: lone surrogates; Cn: unassigned; Zl, Zp: the line and paragraph
+# separators (a new paragraph resets the direction).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
+# Tab and line feed stay: whitespace a person sees as such (a comment has lines).
+_KEPT_CONTROLS = frozenset("\t\n")
+# Default-ignorable characters of other categories, drawn as nothing: the Hangul fillers, the
+# combining grapheme joiner, the Khmer inherent vowels, Mongolian and other variation selectors.
+_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+                        "\U000e0100-\U000e01ef]")
+MAX_SHOWN = 200  # characters of a value shown, a written-out character counted as written
+
+
 def display_value(value: Any) -> str:
-    """Show a cell value to a person: dates as ДД.ММ.ГГГГ, whole floats without «.0», long text cut."""
+    """Show a cell value to a person: dates as ДД.ММ.ГГГГ, whole floats without «.0», to_visible, long text cut."""
     if value is None:
         return ""
     if hasattr(value, "strftime"):
@@ -199,8 +218,27 @@ def display_value(value: Any) -> str:
     if isinstance(value, float):
         text = str(int(value)) if value.is_integer() else str(value).replace(".", ",")
     else:
-        text = str(value)
-    return text if len(text) <= 200 else text[:200] + "…"
+        text = to_visible(str(value))
+    if len(text) <= MAX_SHOWN:
+        return text
+    cut = text[:MAX_SHOWN]
+    opening = cut.rfind("⟨")
+    if opening != -1 and "⟩" not in cut[opening:]:
+        cut = cut[:opening]  # never half a «⟨U+202E⟩»
+    return cut + "…"
+
+
+def to_visible(text: str) -> str:
+    """Return *text* with each hidden or direction-changing character written out: «⟨U+202E⟩», never applied."""
+    if text.isprintable() and not _IGNORABLE.search(text):
+        return text  # the usual text; isprintable() is False for every hidden category (and for NBSP)
+    return "".join(f"⟨U+{ord(char):04X}⟩" if _is_hidden(char) else char for char in text)
+
+
+def _is_hidden(char: str) -> bool:
+    if char in _KEPT_CONTROLS:
+        return False
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES or _IGNORABLE.match(char) is not None
 
 
 def has_errors(findings: list[Finding]) -> bool:

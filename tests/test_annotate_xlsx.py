@@ -19,7 +19,7 @@ from package_checks import check_package
 from python_calamine import CalamineWorkbook
 
 from pipeline import findings as catalogue
-from pipeline.collect.annotated_copy import write_annotated_workbook, write_patched_workbook
+from pipeline.collect.annotated_copy import write_annotated_workbook, write_openpyxl_workbook, write_patched_workbook
 from pipeline.collect.feedback import FeedbackInput
 from pipeline.district.register import School
 from pipeline.district.roadmap import District
@@ -306,6 +306,26 @@ def test_write_patched_workbook_keeps_relationship_ids_unique_beside_hyperlinks(
     assert copy["Дорожная карта"]["I3"].comment.text.startswith("V06:")
     assert copy["Титул"]["B9"].comment.text.startswith("V07:")
     assert copy["Титул"]["A1"].comment.text.startswith("Как заполнить отчёт")
+
+
+@pytest.mark.parametrize("write", [pytest.param(write_patched_workbook, id="patched"),
+                                   pytest.param(write_openpyxl_workbook, id="openpyxl")])
+def test_annotated_copy_writes_out_hidden_characters(
+        district: District, tmp_path: Path, write: Callable[[Path, FeedbackInput], bool]) -> None:
+    code = "\u202e210-07\u200b"  # reads «70-012» with the override applied
+    source = template_workbook(district, tmp_path / "school.xlsx", {("Титул", "B3"): code})
+    finding = catalogue.build("S04", "Титул", "B3", value=code, variant="unknown", school=code)
+    target = tmp_path / "copy.xlsx"
+    assert write(target, make_item(source, [finding]))
+    check_package(target)
+    copy = openpyxl.load_workbook(target)
+    listing = [cell.value for cell in copy["Замечания"][2]]
+    comment = copy["Титул"]["B3"].comment.text
+    assert listing[2:6] == ["Титул", "B3", "⟨U+202E⟩210-07⟨U+200B⟩",
+                            "S04: Код ОО «⟨U+202E⟩210-07⟨U+200B⟩» не найден в реестре школ района."]
+    assert comment.startswith("S04: Код ОО «⟨U+202E⟩210-07⟨U+200B⟩» не найден")
+    assert not [text for text in (*listing[2:], comment) if "\u202e" in text or "\u200b" in text]
+    assert copy["Титул"]["B3"].value == code
 
 
 def _add_checkbox(vml: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import good_report, judge_one, set_cell, write_xlsx
 from package_checks import check_package
 
 from pipeline import findings as catalogue
@@ -17,6 +18,7 @@ from pipeline.collect.annotated_copy import to_excel_cell
 from pipeline.collect.feedback import FeedbackInput, count_summary, feedback_folder, safe_stem, write_feedback
 from pipeline.findings import Finding
 from pipeline.intake.read import RawSheet
+from pipeline.judge.verdict import Rules
 
 SHA = hashlib.sha256(b"school file").hexdigest()
 PERIOD = "01.09.2024–31.08.2025"
@@ -319,3 +321,43 @@ def test_write_feedback_unreadable_file_gets_only_the_page(tmp_path: Path) -> No
     paths = write_feedback(tmp_path, make_item(findings=[finding], workbook=None, sheets=None))
     assert [path.suffix for path in paths] == [".html"]
     assert list(paths[0].parent.iterdir()) == paths
+
+
+# A Код ОО of another school as it reads once U+202E reverses it: «70-012»; U+200B hides inside.
+REVERSED_CODE = "\u202e210-07\u200b"
+SHOWN_CODE = "⟨U+202E⟩210-07⟨U+200B⟩"
+HIDDEN = ("\u202e", "\u200b", "\u2066", "\u2069", "\u200e", "\ufeff", "\x07", "\x85")
+
+
+def test_hidden_characters_are_written_out_on_the_page_and_in_the_copy(tmp_path: Path, rules: Rules) -> None:
+    report = good_report(rules.district)
+    set_cell(report, "Титул", "B3", REVERSED_CODE)
+    set_cell(report, "Дорожная карта", "J2", "\u2066готово\u2069\u200e\ufeff")
+    source = write_xlsx(report, tmp_path / "school.xlsx")
+    verdict = judge_one([source], rules)
+    [s04] = [finding for finding in verdict.findings if finding.code == "S04"]
+    assert (s04.cell, s04.value) == ("B3", SHOWN_CODE)
+    assert s04.message == f"Код ОО «{SHOWN_CODE}» не найден в реестре школ района."
+    # C0 and C1 controls cannot be in an .xlsx, but a CSV part can hold them
+    comment = catalogue.build("V08", "Дорожная карта", "J2", value="\u2066готово\u2069\u200e\ufeff\x07\x85",
+                              limit=3, length=10)
+    assert comment.value == "⟨U+2066⟩готово⟨U+2069⟩⟨U+200E⟩⟨U+FEFF⟩⟨U+0007⟩⟨U+0085⟩"
+
+    item = make_item(file_name="входящие/\u202exslx.\u200bотчёт.xlsx", findings=[*verdict.findings, comment],
+                     workbook=source)
+    paths = write_feedback(tmp_path / "out", item)
+    page = html.unescape(paths[0].read_text(encoding="utf-8"))
+    assert f"Код ОО «{SHOWN_CODE}» не найден" in page
+    assert "входящие/⟨U+202E⟩xslx.⟨U+200B⟩отчёт.xlsx" in page
+    assert "⟨U+2066⟩готово⟨U+2069⟩⟨U+200E⟩⟨U+FEFF⟩⟨U+0007⟩⟨U+0085⟩" in page
+    assert not [char for char in HIDDEN if char in page]
+
+    copy = annotated(paths)
+    listing = [str(value) for row in feedback_rows(copy) for value in row if value is not None]
+    comments = [copy["Титул"]["B3"].comment.text, copy["Дорожная карта"]["J2"].comment.text]
+    assert SHOWN_CODE in listing
+    assert f"S04: Код ОО «{SHOWN_CODE}» не найден в реестре школ района." in listing
+    assert comments[0].startswith(f"S04: Код ОО «{SHOWN_CODE}» не найден")
+    assert comments[1].startswith("V08: Текст длиннее 3 символов (10).")
+    assert not [char for text in listing + comments for char in HIDDEN if char in text]
+    assert copy["Титул"]["B3"].value == REVERSED_CODE  # the school's own cell is the school's to fix

@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from pipeline.atomic import write_text
 from pipeline.collect.annotated_copy import write_annotated_workbook
-from pipeline.findings import SEVERITY_RU, Finding, sort_findings
+from pipeline.findings import SEVERITY_RU, Finding, sort_findings, to_visible
 from pipeline.intake.read import RawSheet
 from pipeline.statuses import SchoolState, SubmissionStatus
 from pipeline.templating import environment
@@ -89,7 +89,7 @@ def render_page(item: FeedbackInput) -> str:
     ordered = sort_findings(item.findings)
     errors = sum(1 for finding in ordered if finding.is_error)
     context = {
-        "file_name": item.file_name,
+        "file_name": to_visible(item.file_name),  # the school chose it: bidi controls shown, not applied
         "processed_at": item.processed_at,
         "year": item.year,
         "school_code": item.school_code,
