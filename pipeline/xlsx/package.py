@@ -79,6 +79,7 @@ class XlsxPackage:
         self.names = set(names)
         self._parts: dict[str, bytes] = {}
         self._texts: dict[str, str] = {}
+        self._relationship_lists: dict[str, list[ElementTree.Element]] = {}
         self.defaults, self.overrides = self._content_types()
         if any("macro" in kind.lower() or "vba" in kind.lower()
                for kind in (*self.defaults.values(), *self.overrides.values())):
@@ -166,12 +167,14 @@ class XlsxPackage:
         rels_path = self.rels_path(part)
         if rels_path not in self.names:
             return []
-        root = self.tree(rels_path, "Relationships", PACKAGE_REL_NS)
-        elements = list(root.iterfind(f"{{{PACKAGE_REL_NS}}}Relationship"))
-        if len({rel.get("Id", "") for rel in elements}) != len(elements):
-            # Copied on, a repeated Id would leave the copy as invalid as the school's file (Excel repairs it).
-            raise AnnotationError(f"{rels_path}: repeated relationship Ids")
-        return elements
+        if rels_path not in self._relationship_lists:
+            root = self.tree(rels_path, "Relationships", PACKAGE_REL_NS)
+            elements = list(root.iterfind(f"{{{PACKAGE_REL_NS}}}Relationship"))
+            if len({rel.get("Id", "") for rel in elements}) != len(elements):
+                # Copied on, a repeated Id would leave the copy as invalid as the school's file (Excel repairs it).
+                raise AnnotationError(f"{rels_path}: repeated relationship Ids")
+            self._relationship_lists[rels_path] = elements
+        return self._relationship_lists[rels_path]
 
     def rels_path(self, part: str) -> str:
         folder, name = posixpath.split(part)
