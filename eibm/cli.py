@@ -108,6 +108,7 @@ def _setup(arguments: argparse.Namespace, year: int) -> Any:
 
 
 def run_validate(arguments: argparse.Namespace) -> int:
+    from pipeline.findings import to_visible
     from pipeline.judge.verdict import Rules, judge_paths
 
     year = arguments.year or dt.date.today().year
@@ -120,13 +121,13 @@ def run_validate(arguments: argparse.Namespace) -> int:
     verdicts = judge_paths(list(arguments.files), rules)
     failed = any(finding.is_error for verdict in verdicts for finding in verdict.findings)
     if arguments.json:
-        files = [{"path": dropped.relative, "school": verdict.school,
+        files = [{"path": to_visible(dropped.relative), "school": verdict.school,
                   "findings": [finding.to_dict() for finding in verdict.findings]}
                  for verdict in verdicts for dropped in verdict.unit.files]
         print(json.dumps({"year": year, "files": files}, ensure_ascii=False, indent=2))
     else:
         for verdict in verdicts:
-            names = ", ".join(dropped.relative for dropped in verdict.unit.files)
+            names = ", ".join(to_visible(dropped.relative) for dropped in verdict.unit.files)
             word = "без ошибок" if not verdict.errors else "есть ошибки — файл будет отклонён"
             print(f"{names}: {word} (ошибок: {verdict.errors}, предупреждений: {verdict.warnings})")
             for finding in verdict.findings:

@@ -96,3 +96,12 @@ def test_template_filled_in_passes_validation(workspace: Path, district) -> None
     status = eibm(workspace, "status", "--year", "2025", "--json")
     assert json.loads(status.stdout)["schools"] == document["schools"]
     assert "не сдан" in eibm(workspace, "status", "--year", "2025").stdout
+
+
+def test_validate_shows_hidden_characters_of_a_file_name_written_out(workspace: Path, district) -> None:
+    path = write_xlsx(good_report(district), workspace / "\u202e70-001\u200b.xlsx")
+    shown = eibm(workspace, "validate", str(path), "--year", "2025")
+    listed = json.loads(eibm(workspace, "validate", str(path), "--year", "2025", "--json").stdout)
+    assert "⟨U+202E⟩70-001⟨U+200B⟩.xlsx" in shown.stdout
+    assert listed["files"][0]["path"].endswith("⟨U+202E⟩70-001⟨U+200B⟩.xlsx")
+    assert "\u202e" not in shown.stdout + json.dumps(listed, ensure_ascii=False)

@@ -16,6 +16,7 @@ from pipeline.atomic import write_text
 from pipeline.district.register import School, expected_schools
 from pipeline.district.roadmap import Campaign
 from pipeline.district.setup import Setup
+from pipeline.findings import to_visible
 from pipeline.statuses import SchoolState, SubmissionStatus
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
@@ -331,8 +332,9 @@ def current_status(setup: Setup, engine: Engine, now: datetime.datetime,
     campaign = setup.campaign
     with ledger.transaction(engine) as connection:
         rows = ledger.status_rows(connection, setup.year, schools)
-    facts = [SubmissionFact(row.school, SubmissionStatus(row.status), row.arrived_at, row.first_path, row.errors,
-                            row.warnings) for row in rows]
+    # The path is the school's own name for its file: shown with hidden characters written out.
+    facts = [SubmissionFact(row.school, SubmissionStatus(row.status), row.arrived_at, to_visible(row.first_path),
+                            row.errors, row.warnings) for row in rows]
     expected = expected_schools(setup.register, campaign)
     if schools is not None:
         expected = [school for school in expected if school.code in schools]
