@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -16,15 +17,23 @@ MISSING_WORDS = ("", "н/д", "нет данных")
 # In number, date and text cells a dash is a placeholder for «no value»; in да/нет cells it means нет.
 DASHES = ("-", "—", "–")
 DATE_HINT = "укажите дату в формате ДД.ММ.ГГГГ"
+# The largest magnitude a number cell may hold. Every value goes into the ledger (an int64 or a double),
+# into svod.xlsx and into sums over thousands of schools: 10¹⁵ is exact as a double (below 2⁵³), far
+# inside int64 (a 10¹⁹ once failed every collection), within Excel's 15 significant digits, and a
+# million times any real school figure. Not district data: it is what the storage can hold, not a rule.
+MAX_MAGNITUDE = 10**15
+MAGNITUDE_BOUNDS = "по абсолютной величине не больше 1\u00a0000\u00a0000\u00a0000\u00a0000\u00a0000"
 
-_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?$")
+# Python's \d matches every Unicode digit («٣», «３») and int() and float() read them too: numbers,
+# dates and phones are ASCII digits only, so anything else stays text and is an error (V02, V03).
+_DMY = re.compile(r"^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4}|[0-9]{2})$")
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]00:00(?::00)?)?$")
 _THOUSANDS = re.compile(r"[ \u00a0\u202f\u2009\u2007]")
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
-_GROUPED_NUMBER = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+(?:[.,]\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(?:[.,][0-9]+)?$")
+_GROUPED_NUMBER = re.compile(r"^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f\u2009\u2007][0-9]{3})+(?:[.,][0-9]+)?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([^@\s]+\.[^@\s.]+)$")
 _LINK_SEPARATORS = re.compile(r"[;\s]+")
-_PHONE = re.compile(r"^[\d+\s\-()]{5,30}$")
+_PHONE = re.compile(r"^[0-9+\s\-()]{5,30}$")
 # Extra spellings of units a school may type after a number (the row's own unit always works).
 _UNIT_SPELLINGS = {"м²": ("м²", "м2", "кв.м", "кв. м", "кв.м.", "м"), "%": ("%",)}
 
@@ -65,6 +74,8 @@ def to_text(raw: Any) -> str | None:
 
 def to_date(raw: Any) -> dt.date | None:
     """Read ДД.ММ.ГГГГ, ДД.ММ.ГГ, ГГГГ-ММ-ДД, a date cell, or an Excel serial within 2020–2035."""
+    if _is_nan(raw):
+        raise ValueProblem("V02")
     if is_missing(raw):
         return None
     if isinstance(raw, dt.datetime):
@@ -72,9 +83,10 @@ def to_date(raw: Any) -> dt.date | None:
     if isinstance(raw, dt.date):
         return raw
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        if float(raw).is_integer():
-            date = EXCEL_EPOCH + dt.timedelta(days=int(raw)) if 0 < raw < 2958466 else None
-            if date and SERIAL_DATE_YEARS[0] <= date.year <= SERIAL_DATE_YEARS[1]:
+        # Compared before any conversion: an infinite float or a huge int would not survive int() or float().
+        if 0 < raw < 2958466 and float(raw).is_integer():
+            date = EXCEL_EPOCH + dt.timedelta(days=int(raw))
+            if SERIAL_DATE_YEARS[0] <= date.year <= SERIAL_DATE_YEARS[1]:
                 return date
         raise ValueProblem("V02")
     text = str(raw).strip()
@@ -99,25 +111,37 @@ def _make_date(year: int, month: int, day: int) -> dt.date:
 
 
 def to_number(raw: Any, whole: bool, unit: str | None = None) -> float | None:
-    """Read a Russian-written number; *whole* rejects fractions. Returns a float (NaN-free) or None."""
+    """Read a Russian-written number; *whole* rejects fractions. Returns a finite float within
+    ±MAX_MAGNITUDE, or None; NaN is not a number (V03), anything larger in magnitude is V05."""
     expected = "целое число" if whole else "число"
     example = "1234" if whole else "12,5"
+    # Before is_missing, which takes a NaN for an empty cell: a NaN only comes from a crafted «<v>NaN</v>».
+    if _is_nan(raw):
+        raise ValueProblem("V03", expected=expected, example=example)
     if is_missing(raw):
         return None
     if isinstance(raw, bool) or isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         raise ValueProblem("V03", expected=expected, example=example)
     if isinstance(raw, (int, float)):
-        number = float(raw)
+        # An int past 10³⁰⁸ would raise OverflowError in float(): it is simply too large.
+        number = float(raw) if abs(raw) <= MAX_MAGNITUDE else math.inf
     else:
         text = _strip_unit(str(raw).strip(), unit)
         if _GROUPED_NUMBER.match(text):
             text = _THOUSANDS.sub("", text)
         if not _PLAIN_NUMBER.match(text):
             raise ValueProblem("V03", expected=expected, example=example)
-        number = float(text.replace(",", "."))
+        number = float(text.replace(",", "."))  # a string of 400 digits becomes inf, caught below
+    # Before the whole-number check: an infinite value is too large (V05), not a fraction.
+    if not abs(number) <= MAX_MAGNITUDE:
+        raise ValueProblem("V05", bounds=MAGNITUDE_BOUNDS)
     if whole and not number.is_integer():
         raise ValueProblem("V03", expected=expected, example=example)
     return number
+
+
+def _is_nan(raw: Any) -> bool:
+    return isinstance(raw, float) and math.isnan(raw)
 
 
 def _strip_unit(text: str, unit: str | None) -> str:
