@@ -10,14 +10,27 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from pipeline.intake.sheet_names import sheet_paths
+
+# The parts of a workbook other than its worksheets (a report has about 15). Worksheets are not counted
+# here: a sheet beyond the form is an S09 warning, and what sheets cost to read is bounded by MAX_CELLS.
 MAX_ZIP_MEMBERS = 200
+# Every part at all bounds the zip directory and the per-part scan: ≈ 5,000 sheets, far past any workbook
+# a person keeps (4,900 one-row sheets were checked and read in 1.3 s, measured).
+MAX_ARCHIVE_MEMBERS = 10_000
+WORKSHEETS_FOLDER = "xl/worksheets/"
 MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024  # the whole archive, as declared
 # One XML part, as really inflated. A 5,000-row sheet of ten columns is ≈ 3 MB of XML (≈ 8 MB in .ods).
 MAX_XML_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 150
 MAX_COLUMNS = 100  # the widest sheet has 10 columns; anything past column CV is not a report
+# All sheets together, counted as calamine allocates them: from A1 to each sheet's last filled row and
+# column. The six sheets of the form at 5,000 rows of 10 columns are 300,000 cells; one sheet at the
+# row and column limits is 500,000. Two million cells took calamine 250 MB and 7 s (measured): well
+# inside the worker's limits, however many sheets share them.
+MAX_CELLS = 2_000_000
 # Excel keeps at most 32,767 characters in a cell (≤ 200 KB even fully escaped), and markup has a «<»
 # every few dozen bytes: a longer run without one is a giant string (calamine aborts on 400 MB ones).
 MAX_TEXT_RUN = 1024 * 1024
@@ -51,10 +64,6 @@ _ODS_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(table|table-row|table-cell|covered-t
 _ROWS_REPEATED = re.compile(rb"""number-rows-repeated\s*=\s*["']\s*(\d+)""")
 _COLUMNS_REPEATED = re.compile(rb"""number-columns-repeated\s*=\s*["']\s*(\d+)""")
 _VALUE_TYPE = re.compile(rb"(?:^|\s)(?:[\w.-]+:)?value-type\s*=")
-_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_SHEET_ALT = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
-_REL_ALT = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 
 PASSWORD = "книга защищена паролем"
 _SAVE_AS_CSV = "сохраните его в Excel как «CSV UTF-8 (разделитель — запятая)»"
@@ -131,7 +140,8 @@ def _check_zip(path: Path, suffix: str, max_rows: int) -> WorkbookFacts:
         raise PreflightError("S01", "файл повреждён или не является книгой Excel/LibreOffice") from None
     with archive:
         members = archive.infolist()
-        if len(members) > MAX_ZIP_MEMBERS:
+        others = sum(1 for member in members if not member.filename.startswith(WORKSHEETS_FOLDER))
+        if len(members) > MAX_ARCHIVE_MEMBERS or others > MAX_ZIP_MEMBERS:
             raise PreflightError("S07", f"в архиве книги {len(members)} частей")
         names = {member.filename for member in members}
         if "EncryptedPackage" in names or any(m.flag_bits & 0x1 for m in members):
@@ -139,11 +149,12 @@ def _check_zip(path: Path, suffix: str, max_rows: int) -> WorkbookFacts:
         declared = sum(member.file_size for member in members)
         if declared > MAX_UNCOMPRESSED_BYTES:
             raise PreflightError("S07", f"после распаковки книга заняла бы {declared // 1024 // 1024} МБ")
+        budget = _CellBudget()
         if suffix == ".ods":
             if "content.xml" not in names:
                 raise PreflightError("S01", "файл не является таблицей OpenDocument (.ods)")
             for member in members:
-                extent = _OdsExtent(max_rows) if member.filename == "content.xml" else None
+                extent = _OdsExtent(max_rows, budget) if member.filename == "content.xml" else None
                 _scan_member(archive, member, extent)
             return WorkbookFacts()
         if "xl/workbook.xml" not in names:
@@ -151,12 +162,12 @@ def _check_zip(path: Path, suffix: str, max_rows: int) -> WorkbookFacts:
         empty_formulas: dict[str, list[str]] = {}
         for member in members:
             # Every XML part is followed as a sheet: a worksheet can hide behind an odd relationship target.
-            extent = _SheetExtent(max_rows) if member.filename.lower().endswith(_XML_SUFFIXES) else None
+            extent = _SheetExtent(max_rows, budget) if member.filename.lower().endswith(_XML_SUFFIXES) else None
             _scan_member(archive, member, extent)
             if extent is not None and extent.empty_formulas:
                 empty_formulas[member.filename] = extent.empty_formulas
         # Only now, with every part known to be small and DTD-free, are parts read whole.
-        sheet_names = _sheet_paths(archive)
+        sheet_names = sheet_paths(archive)
         return WorkbookFacts({sheet_names[path]: cells for path, cells in empty_formulas.items()
                               if path in sheet_names})
 
@@ -189,6 +200,8 @@ def _scan_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, extent: _She
                     extent.feed(complete, to_the_end=real == member.file_size)
             if extent is not None and tail:
                 extent.feed(tail)
+            if extent is not None:
+                extent.finish()
     except PreflightError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, NotImplementedError) as error:
@@ -229,6 +242,21 @@ def _check_text_run(chunk: bytes, run: int) -> int:
     return run
 
 
+class _CellBudget:
+    """The cells that all sheets together may make calamine allocate (MAX_CELLS)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_CELLS
+
+    def allows(self, rows: int, columns: int) -> bool:
+        return rows * columns <= self.left
+
+    def spend(self, rows: int, columns: int) -> None:
+        self.left -= rows * columns
+        if self.left < 0:
+            raise PreflightError("S07", f"листы книги вместе занимают более {MAX_CELLS:,} ячеек".replace(",", "\u00a0"))
+
+
 class _SheetExtent:
     """Follow a worksheet's cells as calamine places them: a cell's «r», or one right of the previous cell.
 
@@ -237,14 +265,18 @@ class _SheetExtent:
     «sheetData» on, the only place calamine takes them from: themes and styles are skipped unread.
     """
 
-    def __init__(self, max_rows: int):
+    def __init__(self, max_rows: int, budget: _CellBudget | None = None):
         self.max_rows = max_rows
+        self.budget = budget or _CellBudget()
         self.in_data = False
         self.row = 0
         self.column = 0
         self.formula = False
         self.value = False
         self.empty_formulas: list[str] = []
+        self.last_row = 0  # of the cells with content: calamine's range ends there
+        self.last_column = 0
+        self.glanced = False  # the at-a-glance check passed and spent the sheet's cells already
 
     def feed(self, xml: bytes, to_the_end: bool = False) -> None:
         """Follow the cells of *xml*; *to_the_end*: nothing but the member's last tag follows it."""
@@ -255,9 +287,13 @@ class _SheetExtent:
             self.in_data = True
             xml = xml[start:]
             if to_the_end and self._within_limits_at_a_glance(xml):
+                self.glanced = True
                 return
+        if self.glanced:
+            return
         # One pass over tens of thousands of tags in a big sheet: plain locals, names built only when needed.
         row, column, formula, value = self.row, self.column, self.formula, self.value
+        last_row, last_column = self.last_row, self.last_column
         for closing, tag, attributes, empty, after in _SHEET_TAG.findall(xml):
             if tag == b"c":
                 if closing:
@@ -270,8 +306,10 @@ class _SheetExtent:
                     column, row = _column_number(ref.group(1)), int(ref.group(2))
                 else:
                     column += 1
-                if not empty and (row > self.max_rows + 1 or column > MAX_COLUMNS):
-                    self._refuse(row)
+                if not empty:
+                    if row > self.max_rows + 1 or column > MAX_COLUMNS:
+                        self._refuse(row)
+                    last_row, last_column = max(last_row, row), max(last_column, column)
             elif closing:
                 continue
             elif tag == b"row":
@@ -283,6 +321,12 @@ class _SheetExtent:
             elif tag == b"v" and not empty and after:
                 value = True
         self.row, self.column, self.formula, self.value = row, column, formula, value
+        self.last_row, self.last_column = last_row, last_column
+
+    def finish(self) -> None:
+        """The member has been read: spend the sheet's cells (at a glance they were spent already)."""
+        if not self.glanced:
+            self.budget.spend(self.last_row, self.last_column)
 
     def _within_limits_at_a_glance(self, xml: bytes) -> bool:
         """True when *xml*, all of the sheet from «sheetData» on, has no formula, every cell names its
@@ -297,7 +341,11 @@ class _SheetExtent:
             return False
         rows = max((int(row) for _, row in places), default=0)
         columns = max((_column_number(letters) for letters in {letters for letters, _ in places}), default=0)
-        return rows <= self.max_rows + 1 and columns <= MAX_COLUMNS
+        # Empty cells count here too, so a sheet that would overdraw the budget takes the exact pass.
+        if rows > self.max_rows + 1 or columns > MAX_COLUMNS or not self.budget.allows(rows, columns):
+            return False
+        self.budget.spend(rows, columns)
+        return True
 
     def _refuse(self, row: int) -> None:
         if row > self.max_rows + 1:
@@ -312,16 +360,20 @@ class _OdsExtent:
     cell with a value (office:value-type) is expanded for real (1,048,570 rows ≈ 0.5 GB, measured).
     """
 
-    def __init__(self, max_rows: int):
+    def __init__(self, max_rows: int, budget: _CellBudget | None = None):
         self.max_rows = max_rows
+        self.budget = budget or _CellBudget()
         self.rows = 0  # rows finished in the current table
         self.repeat = 1  # of the current row
         self.column = 0
+        self.last_row = 0  # of the current table's cells with a value, as in _SheetExtent
+        self.last_column = 0
 
     def feed(self, xml: bytes, to_the_end: bool = False) -> None:
         for closing, tag, attributes, empty in _ODS_TAG.findall(xml):
             if tag == b"table":
                 if not closing:
+                    self.finish()
                     self.rows, self.repeat, self.column = 0, 1, 0
             elif tag == b"table-row":
                 if closing:
@@ -337,11 +389,18 @@ class _OdsExtent:
                 if _VALUE_TYPE.search(attributes):
                     self._check()
 
+    def finish(self) -> None:
+        """A table (or the document) has ended: spend its cells."""
+        self.budget.spend(self.last_row, self.last_column)
+        self.last_row = self.last_column = 0
+
     def _check(self) -> None:
         if self.rows + self.repeat > self.max_rows + 1:
             raise PreflightError("S07", f"на листе более {self.max_rows} строк")
         if self.column > MAX_COLUMNS:
             raise PreflightError("S07", f"на листе заполнены столбцы дальше {MAX_COLUMNS}-го")
+        self.last_row = max(self.last_row, self.rows + self.repeat)
+        self.last_column = max(self.last_column, self.column)
 
 
 def _repeat(pattern: re.Pattern[bytes], attributes: bytes) -> int:
@@ -362,30 +421,3 @@ def _column_letters(number: int) -> str:
         number, remainder = divmod(number - 1, 26)
         letters = chr(65 + remainder) + letters
     return letters
-
-
-def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Map each worksheet's XML path in the archive to the sheet's name."""
-    try:
-        workbook = archive.read("xl/workbook.xml")
-        rels = archive.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
-    ids = {rid: name for name, rid in _SHEET.findall(workbook)}
-    ids.update({rid: name for rid, name in _SHEET_ALT.findall(workbook)})
-    targets = {rid: target for target, rid in _REL.findall(rels)}
-    targets.update({rid: target for rid, target in _REL_ALT.findall(rels)})
-    paths = {}
-    for rid, name in ids.items():
-        target = targets.get(rid)
-        if target is None:
-            continue
-        text = target.decode("utf-8", "replace")
-        path = text.lstrip("/") if text.startswith("/") else str(PurePosixPath("xl") / text)
-        paths[path] = _unescape(name.decode("utf-8", "replace"))
-    return paths
-
-
-def _unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-            .replace("&apos;", "'").replace("&amp;", "&"))
