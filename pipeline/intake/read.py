@@ -32,6 +32,9 @@ class RawSheet:
     rows: list[list[Any]]
     csv_file: str | None = None  # for a CSV part: its file name (cells are named by line and column)
     empty_formulas: set[str] = field(default_factory=set)
+    # A CSV part that was sent but refused (S01/S07): no rows, and *name* is the sheet it holds if its
+    # header or file name tells, else the file's stem. Rules must not read its absence as an empty sheet.
+    unread: bool = False
 
     def address(self, row: int, column: int) -> str:
         """Name cell (*row*, *column*) (0-based, row 0 = header) as the school will look for it."""
@@ -119,12 +122,15 @@ def read_csv_parts(paths: list[Path], max_bytes: int, max_rows: int) -> RawSubmi
             rows = _decode_csv(path.read_bytes())
         except PreflightError as error:
             found.append(_file_finding(error.code, f"{path.name}: {error.reason}", max_bytes, max_rows))
+            sheets.append(unread_part(path.name))
             continue
         except _CsvError as error:
             found.append(_file_finding("S01", f"{path.name}: {error}", max_bytes, max_rows))
+            sheets.append(unread_part(path.name))
             continue
         if len(rows) > max_rows + 1:
             found.append(_file_finding("S07", f"{path.name}: более {max_rows} строк", max_bytes, max_rows))
+            sheets.append(unread_part(path.name, sheet_of_header(rows[0])))
             continue
         sheet_name = sheet_of_header(rows[0]) if rows else None
         if sheet_name is None:
@@ -132,6 +138,19 @@ def read_csv_parts(paths: list[Path], max_bytes: int, max_rows: int) -> RawSubmi
             continue
         sheets.append(RawSheet(sheet_name, _trim(rows), csv_file=path.name))
     return RawSubmission(sheets, found)
+
+
+def unread_part(file_name: str, sheet: str | None = None) -> RawSheet:
+    """The place of a CSV part refused as a whole (S01/S07), to go with its finding wherever it is refused.
+
+    Named by its header's sheet, else by its file name «<Код ОО>_<sheet>.csv» (§4), else by the name
+    itself: the judge then takes it for any sheet that is missing, not for an empty or absent one.
+    """
+    stem = Path(file_name).stem
+    if sheet is None:
+        named = {fold(name): name for name in LAYOUTS}
+        sheet = named.get(fold(stem.partition("_")[2]), stem)
+    return RawSheet(sheet, [], csv_file=file_name, unread=True)
 
 
 class _CsvError(Exception):

@@ -180,9 +180,10 @@ def check_roadmap(submission: Submission, context: Context) -> list[Finding]:
                 add("R07", "Количество", variant="quantity", quantity=item.quantity or "число")
             if code in rules.needs_link and code != rules.website_item and not links and not links_unreadable:
                 add("R07", "Ссылки", variant="link")
-        if status == DONE and code in rules.needs_course and course_rows == 0:
+        # A part refused as a whole (S01/S07) is not an empty sheet: R08 cannot tell whether it had the row.
+        if status == DONE and code in rules.needs_course and course_rows == 0 and COURSES not in submission.unread:
             add("R08", "Статус", variant="courses")
-        if status == DONE and code in rules.needs_award and award_rows == 0:
+        if status == DONE and code in rules.needs_award and award_rows == 0 and AWARDS not in submission.unread:
             add("R08", "Статус", variant="awards")
         row_cells = (row.cells["Статус"], row.cells["Дата выполнения"])
         opened_after_due = school is not None and school.opened is not None and item.due is not None \
@@ -259,8 +260,10 @@ def check_indicators(submission: Submission, context: Context) -> list[Finding]:
     title = _title_row(submission)
     library = title.get("Библиотека") if title else None
     found: list[Finding] = []
+    # With «Титул» refused unread, «Библиотека» is unknown: only what every school must fill is required.
+    library_known = TITLE not in submission.unread
     for indicator in district.indicators:
-        required = indicator.always_required or (not indicator.optional and library != NO_LIBRARY)
+        required = indicator.always_required or (not indicator.optional and library_known and library != NO_LIBRARY)
         if required and row.get(indicator.code) is None and (0, indicator.code) not in data.settled:
             found.append(catalogue.build("V01", INDICATORS, row.cells[indicator.code], value=row.raw[indicator.code],
                                          name=f"{indicator.code} {indicator.name}"))

@@ -57,10 +57,15 @@ class SheetData:
 
 @dataclass
 class Submission:
-    """A school's report as typed data (sheet name → SheetData) plus what reading it found."""
+    """A school's report as typed data (sheet name → SheetData) plus what reading it found.
+
+    ``unread`` names the form's sheets that may be in a CSV part that was sent but refused (S01/S07):
+    they are neither missing (S02) nor empty, and no rule may conclude anything from their absence.
+    """
 
     sheets: dict[str, SheetData]
     findings: list[Finding]
+    unread: frozenset[str] = frozenset()
 
     def title(self, name: str) -> Any:
         data = self.sheets.get(TITLE)
@@ -81,8 +86,13 @@ def build_submission(sheets: list[RawSheet], district: District) -> Submission:
     by_name: dict[str, RawSheet] = {}
     wanted = {fold(name): name for name in SHEETS}
     ignored = {fold(name) for name in IGNORED_SHEETS}
+    unread: set[str] = set()
     for sheet in sheets:
         key = fold(sheet.name)
+        if sheet.unread:
+            # Its S01/S07 is already a finding; a part whose sheet nobody can tell may hold any missing one.
+            unread.update([wanted[key]] if key in wanted else SHEETS)
+            continue
         if key in ignored:
             continue
         name = wanted.get(key)
@@ -93,8 +103,9 @@ def build_submission(sheets: list[RawSheet], district: District) -> Submission:
                 found.append(catalogue.build("S09", sheet.name, "", variant="csv_part", name=sheet.csv_file))
             continue
         by_name[name] = sheet
+    unread.difference_update(by_name)
     for name in SHEETS:
-        if name not in by_name:
+        if name not in by_name and name not in unread:
             found.append(catalogue.build("S02", name, "", name=name))
 
     typed: dict[str, SheetData] = {}
@@ -107,7 +118,7 @@ def build_submission(sheets: list[RawSheet], district: District) -> Submission:
             data = _read_table(sheet, district, found)
         if data is not None:
             typed[name] = data
-    return Submission(typed, found)
+    return Submission(typed, found, frozenset(unread))
 
 
 def _header_map(sheet: RawSheet, expected: tuple[str, ...], optional: tuple[str, ...],
