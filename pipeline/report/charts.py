@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -46,7 +47,14 @@ WIDTH_IN = 6.7  # the A4 text block (170 mm) in inches
 MAX_RANKED = 30  # more bars than this and a ranked chart shows the top and bottom 15
 MAX_HEATMAP_ROWS = 100
 YEAR_PANELS = 16  # four rows of year-over-year panels fit a page
+# A year-over-year panel is ≈ 100 pt wide and its two bars ≈ 55 pt apart: a label wider than this would
+# run into the other year's label.
+PANEL_LABEL_ROOM = 50
 LETTERED_ROWS = 40  # up to this many rows a heat-map cell is tall enough for its status letter
+# From 10¹² on (sums of very large, yet accepted, values) a number in full is wider than a bar's label
+# room, and nobody compares sixteen digits on a chart: it is written «4,73·10¹⁹»; the tables keep every digit.
+EXACT_BELOW = 1e12
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _PROLOG = re.compile(r"\A.*?(?=<svg)", re.DOTALL)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 # matplotlib's «*{stroke-linejoin: round; stroke-linecap: butt}» would style the whole HTML page it is inlined in.
@@ -201,7 +209,7 @@ def ranked_bars(frame: pd.DataFrame, value_column: str, label_column: str, title
         gap = pd.DataFrame({"label": [f"… ещё {total - MAX_RANKED} ОО …"], "value": [math.nan]})
         data = pd.concat([data.head(half), gap, data.tail(half)], ignore_index=True)
     labels = [_plain(_shorten(str(label))) for label in data["label"]]
-    formatter = ru_percent if percent else _short_number
+    formatter = _short_percent if percent else _short_number
     height = 0.6 + 0.19 * len(data)
     # Margins measured from the labels themselves (a ranked chart is drawn for every key indicator, and
     # constrained layout would double its cost): the widest label, the widest value, a title line, a tick line.
@@ -223,8 +231,9 @@ def ranked_bars(frame: pd.DataFrame, value_column: str, label_column: str, title
         axes.set_ylim(len(data) - 0.4, -0.6)
         axes.tick_params(axis="y", length=0)
         axes.set_xlim(0, largest * 1.02)
-        ticks = (lambda value, _: ru_percent(value, 0)) if percent else (lambda value, _: _short_number(value))
+        ticks = (lambda value, _: _short_percent(value, 0)) if percent else (lambda value, _: _short_number(value))
         axes.xaxis.set_major_formatter(FuncFormatter(ticks))
+        _space_ticks(axes, ticks, largest * 1.02)
         figure.text(0.005, 1 - 0.06 / height, f"{_plain(title)} (пунктир — медиана по ОО: {formatter(median)})",
                     fontsize=9, ha="left", va="top")
         axes.grid(axis="x", color="#dddddd", linewidth=0.5)
@@ -256,7 +265,7 @@ def year_over_year_bars(frame: pd.DataFrame, years: tuple[int, int] | None = Non
                 continue
             record = data.iloc[index]
             is_share = "unit" in data and record.get("unit") == "%"
-            formatter = ru_percent if is_share else _short_number
+            formatter = _short_percent if is_share else _short_number
             values = [record["previous"], record["current"]]
             heights = [0.0 if is_absent(value) else float(value) for value in values]
             axes.bar([0, 1], heights, color=[BAR_LIGHT, BAR], hatch=["///", ""], edgecolor="#333333",
@@ -264,6 +273,8 @@ def year_over_year_bars(frame: pd.DataFrame, years: tuple[int, int] | None = Non
             top = max(heights) or 1.0
             for position, value in enumerate(values):
                 text = "—" if is_absent(value) else formatter(float(value))
+                if _text_width(text, 7) > PANEL_LABEL_ROOM:  # it would run into the other year's label
+                    text = _power_of_ten(float(value) * 100) + "\u00a0%" if is_share else _power_of_ten(float(value))
                 axes.text(position, heights[position] + top * 0.03, text, ha="center", va="bottom", fontsize=7)
             axes.set_ylim(0, top * 1.3)
             axes.set_xticks([0, 1], [str(year) for year in years] if years else ["прошлый год", "текущий год"])
@@ -327,6 +338,15 @@ def _segment_label(axes: Axes, x: float, y: float, text: str, status: str) -> No
     axes.text(x, y, text, ha="center", va="center", fontsize=7, color="white" if dark else TEXT, bbox=box)
 
 
+def _space_ticks(axes: Axes, label: Callable[[float, Any], str], end: float) -> None:
+    """Fewer x ticks than matplotlib's own choice when their labels would touch (very large values)."""
+    positions = [value for value in axes.xaxis.get_major_locator().tick_values(0, end) if 0 <= value <= end]
+    widest = max(_text_width(label(value, None), 7.5) for value in positions) + 8
+    length = axes.get_position().width * WIDTH_IN * 72
+    if len(positions) > 1 and widest > length * (positions[1] - positions[0]) / end:
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=max(1, int(length // widest)), steps=[1, 2, 2.5, 5, 10]))
+
+
 def _text_width(text: str, size: float) -> float:
     """Width of *text* in DejaVu Sans at *size* points, in points (matplotlib's own font metrics)."""
     return text_to_path.get_text_width_height_descent(text, FontProperties(family="DejaVu Sans", size=size),
@@ -335,7 +355,26 @@ def _text_width(text: str, size: float) -> float:
 
 def _short_number(value: float) -> str:
     # Large values need no decimals on a bar; small ratios keep up to two («0,45», «9,9»).
+    if abs(value) >= EXACT_BELOW:
+        return _power_of_ten(value)
     return ru_number(value, 0 if abs(value) >= 100 else None)
+
+
+def _short_percent(share: float, digits: int = 1) -> str:
+    if abs(share) * 100 >= EXACT_BELOW:
+        return _power_of_ten(share * 100) + "\u00a0%"
+    return ru_percent(share, digits)
+
+
+def _power_of_ten(value: float) -> str:
+    """«4,73·10¹⁹»: at most three significant digits (a tick at 1,25·10¹⁶ stays exact) and the power of ten."""
+    if value == 0 or not math.isfinite(value):
+        return ru_number(value)
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = round(value / 10**exponent, 2)
+    if abs(mantissa) >= 10:  # 9,996 rounds up to 10
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{ru_number(mantissa)}·10{str(exponent).translate(_SUPERSCRIPT)}"
 
 
 def _shorten(label: str, limit: int = 48) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ from pipeline.typography import ru_change, ru_value
 STYLESHEET = ASSETS / "report.css"
 REPORT_TITLE = "Итоговый отчёт о внедрении единой информационно-библиотечной модели"
 DEMO_MARK = "Демонстрационные данные"
+# A key figure's card is a third of the text width: about 13 characters of the value at its 15 pt. A longer
+# value (a sum of very large, yet accepted, numbers) is set smaller, and it and its change may wrap between
+# digit groups, whose no-break spaces would otherwise push them past the card's edge.
+LONG_FIGURE = 13
+_GROUP_SPACE = re.compile(r"(?<=\d)\u00a0(?=\d)")
 ATTACHMENT_DESCRIPTIONS = {
     "svod.xlsx": "Сводные таблицы отчёта (все агрегированные таблицы)",
     "files.csv": "Реестр файлов, по которым построен отчёт: хеш, ОО, статус",
@@ -76,12 +82,22 @@ def build_context(report: YearReport, attachments: list[str]) -> dict[str, Any]:
 
 def figure_value(figure: Figure) -> str:
     """A key figure's value with its unit; «%» means a share 0–1."""
-    return ru_value(figure.value, figure.unit)
+    return _breakable_when_long(ru_value(figure.value, figure.unit))
+
+
+def figure_size(figure: Figure) -> str:
+    """The card value's size class: «long» when it would not fit the card at full size."""
+    return "long" if len(ru_value(figure.value, figure.unit)) > LONG_FIGURE else ""
 
 
 def figure_change(figure: Figure) -> str:
     """«+5,2 п.п.», «-3 ОО»: the change against the previous campaign, empty when there is none."""
-    return "" if figure.change is None else ru_change(figure.change, figure.unit)
+    return "" if figure.change is None else _breakable_when_long(ru_change(figure.change, figure.unit))
+
+
+def _breakable_when_long(text: str) -> str:
+    """*text* with ordinary spaces between digit groups once it is longer than a card line holds."""
+    return _GROUP_SPACE.sub(" ", text) if len(text) > LONG_FIGURE else text
 
 
 @functools.cache
@@ -89,5 +105,5 @@ def _environment() -> jinja2.Environment:
     """The shared document environment plus the report's own cell and figure filters."""
     env = environment().overlay()
     env.filters.update({"cell": format_cell, "safe_link": safe_link, "figure_value": figure_value,
-                        "figure_change": figure_change})
+                        "figure_size": figure_size, "figure_change": figure_change})
     return env
