@@ -47,15 +47,32 @@ CLUSTER_BATCHES_AHEAD = 8
 
 # Prefect visits every element of a task's arguments to find upstream futures: for a batch's units or
 # a register of 40,000 schools that is seconds per call (a 50,000-item list: 16 s). These tasks take no
-# futures, so every argument goes in quote(), which Prefect passes on without walking it.
-# One task per batch of hundreds of files: a Prefect task costs ~5–50 ms here (MEASURED.md).
-judge_batch = task(name="judge-batch", cache_policy=NO_CACHE)(collection.judge_batch)
+# futures, so their arguments go in quote(), which Prefect passes on without walking it.
 build_report = task(name="aggregate", cache_policy=NO_CACHE)(annual.build_report)
 write_report = task(name="render", cache_policy=NO_CACHE)(annual.write_report)
 
 
 def _year(year: int | None) -> int:
     return year or dt.date.today().year
+
+
+class BatchOrder:
+    """One batch to judge on a Dask worker, with its rules: a plain object, which Prefect does not walk.
+
+    Not quote(): it is a named tuple, and Dask hands it to the worker as a bare tuple (prefect-dask
+    0.3.7: the task got («tuple», «tuple») for quote(rules), quote(batch)).
+    """
+
+    __slots__ = ("batch", "rules")
+
+    def __init__(self, rules: Rules, batch: list[PlannedUnit]):
+        self.rules, self.batch = rules, batch
+
+
+@task(name="judge-batch", cache_policy=NO_CACHE)
+def judge_batch(order: BatchOrder) -> list[Any]:
+    """One task per batch of hundreds of files: a Prefect task costs ~5–50 ms here (MEASURED.md)."""
+    return collection.judge_batch(order.rules, order.batch)
 
 
 class ClusterJudging:
@@ -71,7 +88,7 @@ class ClusterJudging:
         self.rules = rules
 
     def submit(self, batch: list[PlannedUnit]) -> Any:
-        return judge_batch.submit(quote(self.rules), quote(batch))
+        return judge_batch.submit(BatchOrder(self.rules, batch))
 
 
 @contextlib.contextmanager

@@ -29,10 +29,10 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("plan: list, stat, hash", "pipeline/collect/plan.py", "plan_collection"),
     ("judging: waiting for the workers", "concurrent/futures/_base.py", "result"),
     ("  schemas (batched pandera, in the judging thread)", "pipeline/judge/schema.py", "check_schemas"),
-    ("last year's indicators", "pipeline/ledger.py", "accepted_indicators"),
+    ("last year's indicators", "pipeline/ledger/queries.py", "accepted_indicators"),
     ("record (ledger, archive, feedback)", "pipeline/collect/record.py", "record_batch"),
-    ("  ledger insert (record_many)", "pipeline/ledger.py", "record_many"),
-    ("    of which accepted data", "pipeline/ledger.py", "_store_data"),
+    ("  ledger insert (record_many)", "pipeline/ledger/writes.py", "record_many"),
+    ("    of which accepted data", "pipeline/ledger/writes.py", "_store_data"),
     ("  archive copy", "pipeline/archive.py", "archive_file"),
     ("  feedback, all (write_batch_feedback)", "pipeline/collect/record.py", "write_batch_feedback"),
     ("    status of the batch's schools", "pipeline/collect/status.py", "current_status"),
@@ -40,7 +40,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("    annotated workbook", "pipeline/collect/annotated_copy.py", "write_annotated_workbook"),
     ("      of which openpyxl (fallback) save", "openpyxl/workbook/workbook.py", "save"),
     ("finish (present, status, summary)", "pipeline/collect/run.py", "finish_collection"),
-    ("  set_present", "pipeline/ledger.py", "set_present"),
+    ("  set_present", "pipeline/ledger/writes.py", "set_present"),
     ("  write_status", "pipeline/collect/status.py", "write_status"),
 )
 

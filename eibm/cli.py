@@ -16,6 +16,7 @@ from eibm.interrupt import run_interruptible
 from pipeline.atomic import OutputError
 from pipeline.district.register import RegisterError
 from pipeline.district.roadmap import DistrictDataError
+from pipeline.ledger.version import LedgerVersionError
 from pipeline.lock import CampaignBusyError, check_campaign_free
 from pipeline.statuses import SubmissionStatus
 
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DistrictDataError, RegisterError) as error:
         print(f"Ошибка в данных района: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (CampaignBusyError, OutputError) as error:
+    except (CampaignBusyError, OutputError, LedgerVersionError) as error:
         print(f"Ошибка: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
