@@ -22,6 +22,7 @@ from test_postgres_ledger import ledger_content
 from pipeline import ledger
 from pipeline.collect.run import collect
 from pipeline.district.setup import load_setup
+from pipeline.statuses import SubmissionStatus
 
 YEARS = (2024, 2025)  # 2025's L05 compares against 2024's accepted indicators
 # Moments of the run, not of the submissions: they differ between any two runs.
@@ -88,7 +89,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServ
 def test_cluster_run_reports_the_same_files_findings_and_states(runs: dict[str, Any]) -> None:
     assert runs["clustered"] == runs["single"]
     statuses = {item["status"] for summary in runs["single"] for item in summary["files"]}
-    assert statuses == set(ledger.STATUSES)  # every path of the flow was taken
+    assert statuses == set(SubmissionStatus)  # every path of the flow was taken
 
 
 def test_cluster_ledger_on_postgres_holds_what_the_single_machine_ledger_holds(runs: dict[str, Any]) -> None:

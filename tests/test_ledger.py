@@ -13,6 +13,9 @@ from sqlalchemy import Engine, select
 
 from pipeline import ledger
 from pipeline.findings import ERROR, WARNING, Finding
+from pipeline.statuses import SubmissionStatus
+
+ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNRECOGNIZED = SubmissionStatus
 
 YEAR = 2025
 NOW = dt.datetime(2025, 10, 2, 12, 0)
@@ -28,14 +31,14 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def new(sha: str, school: str | None, status: str = ledger.ACCEPTED, *, hour: int = 9,
+def new(sha: str, school: str | None, status: str = ACCEPTED, *, hour: int = 9,
         paths: tuple[str, ...] = (), findings: tuple[Finding, ...] = (),
         data: dict[str, dict[str, list[Any]]] | None = None, duplicate_of: int | None = None) -> ledger.NewSubmission:
     """A judged submission of *school* arriving on 1 October at *hour*; one file named after *sha* unless *paths*."""
     names = paths or (f"{sha}.xlsx",)
     files = tuple((name, sha if len(names) == 1 else f"{sha}-{position}", 1000 + position, 1727770000.0 + position)
                   for position, name in enumerate(names))
-    archive = () if status == ledger.UNRECOGNIZED else tuple(f"{YEAR}/archive/{name}" for name in names)
+    archive = () if status == UNRECOGNIZED else tuple(f"{YEAR}/archive/{name}" for name in names)
     return ledger.NewSubmission(sha, "xlsx", school, status, dt.datetime(2025, 10, 1, hour, 0), files, findings,
                                 archive, data, duplicate_of)
 
@@ -64,7 +67,7 @@ def test_open_ledger_creates_the_outputs_folder_and_an_empty_ledger(tmp_path: Pa
 
 def test_record_many_stores_submissions_with_their_counts_files_and_archive(engine: Engine) -> None:
     ids, superseded = record(engine,
-                             new("bbb", "70-002", ledger.REJECTED, hour=11, findings=(NO_DATE, OUT_OF_DATE, NO_DATE)),
+                             new("bbb", "70-002", REJECTED, hour=11, findings=(NO_DATE, OUT_OF_DATE, NO_DATE)),
                              new("aaa", "70-001", hour=10, paths=("70-001.xlsx", "70-001 фото.pdf"),
                                  findings=(OUT_OF_DATE,)))
 
@@ -74,7 +77,7 @@ def test_record_many_stores_submissions_with_their_counts_files_and_archive(engi
         stored = ledger.campaign_submissions(connection, YEAR)
     # In order of arrival, not of recording.
     assert [(item.id, item.sha256, item.school, item.status, item.errors, item.warnings) for item in stored] == [
-        (ids[1], "aaa", "70-001", ledger.ACCEPTED, 0, 1), (ids[0], "bbb", "70-002", ledger.REJECTED, 2, 1)]
+        (ids[1], "aaa", "70-001", ACCEPTED, 0, 1), (ids[0], "bbb", "70-002", REJECTED, 2, 1)]
     accepted = stored[0]
     assert accepted.paths == ("70-001.xlsx", "70-001 фото.pdf")
     assert accepted.archive == ("2025/archive/70-001.xlsx", "2025/archive/70-001 фото.pdf")
@@ -88,7 +91,7 @@ def test_record_many_of_nothing_records_nothing(engine: Engine) -> None:
 
 
 def test_newest_accepted_submission_supersedes_the_schools_earlier_ones(engine: Engine) -> None:
-    first, _ = record(engine, new("a1", "70-001", hour=9), new("r1", "70-001", ledger.REJECTED, hour=10),
+    first, _ = record(engine, new("a1", "70-001", hour=9), new("r1", "70-001", REJECTED, hour=10),
                       new("b1", "70-002", hour=9))
     record(engine, new("a0", "70-001", hour=8), year=2024)
 
@@ -97,25 +100,25 @@ def test_newest_accepted_submission_supersedes_the_schools_earlier_ones(engine: 
 
     assert superseded == sorted([first[0], second[1]])
     assert statuses(engine) == [
-        ("a1", "70-001", ledger.SUPERSEDED), ("b1", "70-002", ledger.ACCEPTED), ("r1", "70-001", ledger.REJECTED),
-        ("a2", "70-001", ledger.ACCEPTED), ("c1", "70-003", ledger.SUPERSEDED), ("c2", "70-003", ledger.ACCEPTED)]
-    assert statuses(engine, 2024) == [("a0", "70-001", ledger.ACCEPTED)]
+        ("a1", "70-001", SUPERSEDED), ("b1", "70-002", ACCEPTED), ("r1", "70-001", REJECTED),
+        ("a2", "70-001", ACCEPTED), ("c1", "70-003", SUPERSEDED), ("c2", "70-003", ACCEPTED)]
+    assert statuses(engine, 2024) == [("a0", "70-001", ACCEPTED)]
 
 
 def test_a_rejected_submission_supersedes_nothing(engine: Engine) -> None:
     record(engine, new("a1", "70-001", hour=9))
-    _, superseded = record(engine, new("r1", "70-001", ledger.REJECTED, hour=10, findings=(NO_SHEET,)))
+    _, superseded = record(engine, new("r1", "70-001", REJECTED, hour=10, findings=(NO_SHEET,)))
     assert superseded == []
-    assert statuses(engine) == [("a1", "70-001", ledger.ACCEPTED), ("r1", "70-001", ledger.REJECTED)]
+    assert statuses(engine) == [("a1", "70-001", ACCEPTED), ("r1", "70-001", REJECTED)]
 
 
 def test_a_duplicate_points_at_its_original_and_is_not_judged_again(engine: Engine) -> None:
-    (original,), _ = record(engine, new("aaa", "70-001", ledger.REJECTED, findings=(NO_DATE,)))
+    (original,), _ = record(engine, new("aaa", "70-001", REJECTED, findings=(NO_DATE,)))
     with ledger.transaction(engine) as connection:
         found = ledger.find_by_hash(connection, YEAR, "aaa")
     assert found is not None and found.id == original
 
-    (duplicate,), superseded = record(engine, new("aaa", "70-001", ledger.DUPLICATE, hour=10,
+    (duplicate,), superseded = record(engine, new("aaa", "70-001", DUPLICATE, hour=10,
                                                   paths=("копия.xlsx",), duplicate_of=original))
 
     assert superseded == []
@@ -127,13 +130,13 @@ def test_a_duplicate_points_at_its_original_and_is_not_judged_again(engine: Engi
         stored = ledger.submissions_by_id(connection, [duplicate, original, duplicate])
     assert sorted(stored) == [original, duplicate]
     assert (stored[duplicate].status, stored[duplicate].duplicate_of, stored[duplicate].paths) == (
-        ledger.DUPLICATE, original, ("копия.xlsx",))
+        DUPLICATE, original, ("копия.xlsx",))
 
 
 def test_submission_findings_come_back_in_recorded_order(engine: Engine) -> None:
     (rejected, accepted, unrecognized), _ = record(
-        engine, new("r", "70-001", ledger.REJECTED, findings=(NO_DATE, OUT_OF_DATE, NO_SHEET)),
-        new("a", "70-002"), new("u", None, ledger.UNRECOGNIZED, findings=(NO_SHEET,)))
+        engine, new("r", "70-001", REJECTED, findings=(NO_DATE, OUT_OF_DATE, NO_SHEET)),
+        new("a", "70-002"), new("u", None, UNRECOGNIZED, findings=(NO_SHEET,)))
 
     with ledger.transaction(engine) as connection:
         found = ledger.submission_findings(connection, [rejected, accepted, unrecognized])
@@ -172,7 +175,7 @@ def test_pending_feedback_lists_what_was_recorded_and_not_yet_answered(engine: E
 
 def test_present_files_follow_the_drop_folder(engine: Engine) -> None:
     (old, other, gone), _ = record(engine, new("v1", "70-001", paths=("школа 1.xlsx",)),
-                                   new("r", "70-002", ledger.REJECTED, paths=("школа 2.xlsx",)),
+                                   new("r", "70-002", REJECTED, paths=("школа 2.xlsx",)),
                                    new("g", "70-003", paths=("ушёл.xlsx",)))
     # The same path with new content: a second file record for it.
     (newer,), _ = record(engine, new("v2", "70-001", hour=10, paths=("школа 1.xlsx",)))
@@ -181,7 +184,7 @@ def test_present_files_follow_the_drop_folder(engine: Engine) -> None:
         ledger.set_present(connection, YEAR, {"школа 1.xlsx", "школа 2.xlsx", "не записан.xlsx"})
     with ledger.transaction(engine) as connection:
         assert ledger.present_files(connection, YEAR) == [("школа 1.xlsx", "v2", newer), ("школа 2.xlsx", "r", other)]
-        assert ledger.present_counts(connection, YEAR) == {ledger.ACCEPTED: 1, ledger.REJECTED: 1}
+        assert ledger.present_counts(connection, YEAR) == {ACCEPTED: 1, REJECTED: 1}
         assert ledger.all_files(connection, YEAR) == [
             ("ушёл.xlsx", "g", gone), ("школа 1.xlsx", "v1", old), ("школа 1.xlsx", "v2", newer),
             ("школа 2.xlsx", "r", other)]
@@ -206,15 +209,15 @@ def test_touch_files_changes_only_the_modification_time_of_unchanged_content(eng
 
 def test_status_rows_give_each_submission_its_first_file(engine: Engine) -> None:
     record(engine, new("a", "70-001", paths=("70-001.xlsx", "70-001.pdf")),
-           new("b", "70-002", ledger.REJECTED, findings=(NO_DATE, OUT_OF_DATE)))
+           new("b", "70-002", REJECTED, findings=(NO_DATE, OUT_OF_DATE)))
     with ledger.transaction(engine) as connection:
         every = ledger.status_rows(connection, YEAR)
         some = ledger.status_rows(connection, YEAR, {"70-002", "70-009"})
     arrived = dt.datetime(2025, 10, 1, 9, 0)
     assert sorted(every, key=lambda row: row.first_path) == [
-        ledger.StatusRow("70-001", ledger.ACCEPTED, arrived, "70-001.xlsx", 0, 0),
-        ledger.StatusRow("70-002", ledger.REJECTED, arrived, "b.xlsx", 1, 1)]
-    assert some == [ledger.StatusRow("70-002", ledger.REJECTED, arrived, "b.xlsx", 1, 1)]
+        ledger.StatusRow("70-001", ACCEPTED, arrived, "70-001.xlsx", 0, 0),
+        ledger.StatusRow("70-002", REJECTED, arrived, "b.xlsx", 1, 1)]
+    assert some == [ledger.StatusRow("70-002", REJECTED, arrived, "b.xlsx", 1, 1)]
 
 
 ACCEPTED_DATA = {
@@ -232,7 +235,7 @@ ACCEPTED_DATA = {
 def test_accepted_data_is_stored_typed_and_read_back_for_the_current_submission(engine: Engine) -> None:
     (superseded, current, _rejected), _ = record(
         engine, new("old", "70-001", hour=9, data=ACCEPTED_DATA), new("new", "70-001", hour=10, data=ACCEPTED_DATA),
-        new("r", "70-002", ledger.REJECTED, data=ACCEPTED_DATA))
+        new("r", "70-002", REJECTED, data=ACCEPTED_DATA))
 
     with ledger.transaction(engine) as connection:
         frames = ledger.accepted_frames(connection, YEAR)

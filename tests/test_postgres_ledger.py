@@ -16,6 +16,7 @@ from sqlalchemy import select
 from pipeline import ledger
 from pipeline.collect.run import CollectionSummary, collect
 from pipeline.district.setup import load_setup
+from pipeline.statuses import SubmissionStatus
 
 YEARS = (2024, 2025)  # 2025's L05 compares against 2024's accepted indicators
 NOW = dt.datetime(2025, 11, 1, 9, 0)  # after both campaigns closed: every state occurs
@@ -82,7 +83,7 @@ def test_postgres_collection_reports_the_same_files_and_states(collected: dict[s
     sqlite = [summary.to_json() for summary in collected["sqlite"]]
     postgres = [summary.to_json() for summary in collected["postgres"]]
     assert postgres == sqlite
-    assert {item["status"] for summary in postgres for item in summary["files"]} == set(ledger.STATUSES)
+    assert {item["status"] for summary in postgres for item in summary["files"]} == set(SubmissionStatus)
 
 
 def test_postgres_second_collection_finds_nothing_new(collected: dict[str, Any]) -> None:

@@ -26,13 +26,7 @@ from pipeline.ledger.queries import (
     submissions_by_id,
 )
 from pipeline.ledger.tables import (
-    ACCEPTED,
     DATA_TABLES,
-    DUPLICATE,
-    REJECTED,
-    STATUSES,
-    SUPERSEDED,
-    UNRECOGNIZED,
     award_data,
     course_data,
     files,
@@ -57,13 +51,7 @@ from pipeline.ledger.writes import (
 )
 
 __all__ = [
-    "ACCEPTED",
     "DATA_TABLES",
-    "DUPLICATE",
-    "REJECTED",
-    "STATUSES",
-    "SUPERSEDED",
-    "UNRECOGNIZED",
     "KnownFile",
     "LedgerVersionError",
     "NewSubmission",

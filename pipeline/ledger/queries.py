@@ -14,8 +14,6 @@ from sqlalchemy.engine import Connection
 
 from pipeline.findings import Finding
 from pipeline.ledger.tables import (
-    ACCEPTED,
-    DUPLICATE,
     award_data,
     course_data,
     files,
@@ -27,6 +25,7 @@ from pipeline.ledger.tables import (
     submissions,
     title_data,
 )
+from pipeline.statuses import SubmissionStatus
 
 
 @dataclass(frozen=True)
@@ -102,13 +101,15 @@ def known_files(connection: Connection, year: int) -> dict[str, KnownFile]:
 
 def judged_hashes(connection: Connection, year: int) -> set[str]:
     """Content hashes of the campaign's judged submissions (a unit with one of these is a duplicate)."""
-    query = select(submissions.c.sha256).where(submissions.c.year == year, submissions.c.status != DUPLICATE)
+    query = select(submissions.c.sha256).where(submissions.c.year == year,
+                                               submissions.c.status != SubmissionStatus.DUPLICATE)
     return set(connection.execute(query).scalars())
 
 
 def find_by_hash(connection: Connection, year: int, sha256: str) -> StoredSubmission | None:
     row = connection.execute(select(submissions).where(
-        submissions.c.year == year, submissions.c.sha256 == sha256, submissions.c.status != DUPLICATE)
+        submissions.c.year == year, submissions.c.sha256 == sha256,
+        submissions.c.status != SubmissionStatus.DUPLICATE)
         .order_by(submissions.c.id)).mappings().first()
     return _stored(row) if row else None
 
@@ -189,7 +190,7 @@ def accepted_indicators(connection: Connection, year: int) -> dict[str, dict[str
     """Per school, the indicator values of its current accepted submission in campaign *year*."""
     query = (select(indicator_data.c.school, indicator_data.c.code, indicator_data.c.value)
              .join(submissions, submissions.c.id == indicator_data.c.submission_id)
-             .where(submissions.c.year == year, submissions.c.status == ACCEPTED))
+             .where(submissions.c.year == year, submissions.c.status == SubmissionStatus.ACCEPTED))
     result: dict[str, dict[str, float | None]] = {}
     for school, code, value in connection.execute(query):
         result.setdefault(school, {})[code] = value
@@ -202,7 +203,7 @@ def accepted_frames(connection: Connection, year: int) -> dict[str, pd.DataFrame
     for name, table in (("title", title_data), ("items", item_data), ("staff", staff_data),
                         ("courses", course_data), ("awards", award_data), ("indicators", indicator_data)):
         query = (select(table).join(submissions, submissions.c.id == table.c.submission_id)
-                 .where(submissions.c.year == year, submissions.c.status == ACCEPTED))
+                 .where(submissions.c.year == year, submissions.c.status == SubmissionStatus.ACCEPTED))
         rows = connection.execute(query).mappings().all()
         result[name] = pd.DataFrame([dict(row) for row in rows], columns=[column.name for column in table.c])
     return result

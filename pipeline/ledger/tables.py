@@ -17,13 +17,6 @@ from sqlalchemy import (
     Text,
 )
 
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-SUPERSEDED = "superseded"
-DUPLICATE = "duplicate"
-UNRECOGNIZED = "unrecognized"
-STATUSES = (ACCEPTED, REJECTED, SUPERSEDED, DUPLICATE, UNRECOGNIZED)
-
 # A change here needs a revision in migrations/versions/ that makes it on existing ledgers:
 # tests/test_ledger_migrations.py compares these tables with the schema the migrations build.
 metadata = MetaData()

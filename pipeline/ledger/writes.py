@@ -13,9 +13,7 @@ from sqlalchemy.engine import Connection
 from pipeline.findings import Finding
 from pipeline.ledger.queries import chunks
 from pipeline.ledger.tables import (
-    ACCEPTED,
     DATA_TABLES,
-    SUPERSEDED,
     files,
     findings,
     indicator_data,
@@ -23,6 +21,7 @@ from pipeline.ledger.tables import (
     runs,
     submissions,
 )
+from pipeline.statuses import SubmissionStatus
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def record_many(connection: Connection, year: int, news: list[NewSubmission],
              for submission_id, new in zip(ids, news, strict=True) for finding in new.findings]
     _bulk_insert(connection, findings, found)
     accepted = [(submission_id, new) for submission_id, new in zip(ids, news, strict=True)
-                if new.status == ACCEPTED and new.school is not None]
+                if new.status == SubmissionStatus.ACCEPTED and new.school is not None]
     _store_data(connection, year, accepted)
     return ids, _supersede(connection, year, {new.school for _, new in accepted if new.school})
 
@@ -120,16 +119,19 @@ def _supersede(connection: Connection, year: int, schools: set[str]) -> list[int
     latest: dict[str, int] = {}
     for chunk in chunks(sorted(schools), 500):
         query = select(submissions.c.school, func.max(submissions.c.id)).where(
-            submissions.c.year == year, submissions.c.status == ACCEPTED, submissions.c.school.in_(chunk),
+            submissions.c.year == year, submissions.c.status == SubmissionStatus.ACCEPTED,
+            submissions.c.school.in_(chunk),
         ).group_by(submissions.c.school)
         latest.update(dict(connection.execute(query).all()))
     superseded: list[int] = []
     for chunk in chunks(sorted(schools), 500):
         query = select(submissions.c.id, submissions.c.school).where(
-            submissions.c.year == year, submissions.c.status == ACCEPTED, submissions.c.school.in_(chunk))
+            submissions.c.year == year, submissions.c.status == SubmissionStatus.ACCEPTED,
+            submissions.c.school.in_(chunk))
         superseded += [number for number, school in connection.execute(query) if number != latest[school]]
     for chunk in chunks(sorted(superseded), 500):
-        connection.execute(update(submissions).where(submissions.c.id.in_(chunk)).values(status=SUPERSEDED))
+        connection.execute(update(submissions).where(submissions.c.id.in_(chunk))
+                           .values(status=SubmissionStatus.SUPERSEDED))
     return sorted(superseded)
 
 
