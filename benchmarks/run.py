@@ -168,7 +168,7 @@ def phase_collect(args: argparse.Namespace) -> dict[str, Any]:
     def progress(done: int, total: int) -> None:
         print(f"{PROGRESS_PREFIX}{done} {total} {time.perf_counter() - started:.3f}", flush=True)
 
-    summary = collect(setup, now, progress)
+    summary = collect(setup, now=now, progress=progress)
     seconds = time.perf_counter() - started
     result: dict[str, Any] = {"seconds": seconds, "processed": summary.processed,
                               "files": sum(summary.counts.values()),

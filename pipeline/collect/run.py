@@ -148,7 +148,7 @@ def finish_collection(setup: Setup, engine: Engine, plan: Plan, processed: int, 
     return CollectionSummary(setup, processed, plan.unsettled, counts, status)
 
 
-def collect(setup: Setup, judging: JudgingFactory = local_judging, now: dt.datetime | None = None,
+def collect(setup: Setup, judging: JudgingFactory = local_judging, *, now: dt.datetime | None = None,
             progress: Callable[[int, int], None] | None = None, batch_size: int = BATCH_SIZE) -> CollectionSummary:
     """Run a whole collection pass: recover, plan, judge and record batch by batch, write the status.
 
