@@ -35,13 +35,17 @@ def extreme_report() -> YearReport:
     ]
     library = Section("Ресурсы и деятельность библиотек", figures[1:], {"Показатели по району": pd.DataFrame({
         "Показатель": ["Фонд", "Книговыдача"], "Значение": [3 * HUGE, 2 * HUGE]})}, [])
+    # Below 10¹² a chart writes numbers out: ticks of eleven characters must thin out not to touch.
     key_indicators = pd.DataFrame({"Читаемость": [4.7e16, 2.1e16, 14.7, 12.3, 5.6],
-                                   "Книгообеспеченность": [HUGE / 500, 50.4, 44.5, 43.8, 20.1]},
+                                   "Книгообеспеченность": [HUGE / 500, 50.4, 44.5, 43.8, 20.1],
+                                   "Посещаемость": [4.4e11, 2.5e11, 11.5, 10.2, 6.8]},
                                   index=pd.Index(SCHOOLS[:5], name="school"))
+    # Twelve digits are written out, yet two of them side by side are wider than a panel's two bars.
     year_over_year = pd.DataFrame({
-        "figure": ["Отчёты приняты", "Библиотечный фонд (P06)", "Читаемость", "Книговыдача"],
-        "previous": [4, 192333.0, 7.97, HUGE], "current": [5, 3 * HUGE, 2886002886002894.0, 2 * HUGE],
-        "unit": ["ОО", "экз.", "", "экз."]})
+        "figure": ["Отчёты приняты", "Библиотечный фонд (P06)", "Читаемость", "Книговыдача", "Посещения"],
+        "previous": [4, 192333.0, 7.97, HUGE, 987654321000.0],
+        "current": [5, 3 * HUGE, 2886002886002894.0, 2 * HUGE, 987654321098.0],
+        "unit": ["ОО", "экз.", "", "экз.", "ед."]})
     dynamics = Section("Динамика к прошлому году", figures, {"Ключевые показатели": year_over_year}, [])
     appendix = report.appendix_schools.assign(P05=[HUGE, HUGE, 3622, 4418, 9144, 1988],
                                               P06=[HUGE, 24842, HUGE, 18612, 31017, 6452])
@@ -76,6 +80,8 @@ def test_pdf_text_has_the_values_in_full(rendered: dict[str, Path]) -> None:
     assert "27 000 000 000 000 000 000 экз." in text  # the fund's card, wrapped between digit groups
     assert "2 886 002 886 002 894" in text
     assert "2,7·10¹⁹" in text  # the year-over-year chart's bar label
+    assert "4,7·10¹⁶" in text  # a ranked chart's bar label
+    assert "440 000 000 000" in text  # twelve digits are still written out
 
 
 @needs_poppler
