@@ -14,15 +14,20 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from pipeline import ledger
+from pipeline.archive import archive_bytes
 from pipeline.district.setup import Setup
+from pipeline.intake.capture import Captured, Changing, DropFolder, Gone, Unreadable
 from pipeline.intake.discover import (
+    CSV_GROUP,
     UNRECOGNIZED,
     DroppedFile,
     Unit,
+    csv_group,
     group_units,
-    hash_file,
     hash_unit,
+    is_read,
     list_drop_folder,
+    unread_identity,
 )
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,11 @@ ARRIVALS_FOLDER = "arrivals"
 
 @dataclass(frozen=True)
 class PlannedUnit:
-    """A new or changed unit: when it arrived, its files' (path, sha256, size, mtime), and its content hash."""
+    """A new or changed unit: when it arrived, its files' (path, sha256, size, mtime), and its content hash.
+
+    The unit's files that were read are located at their archived copies (the judges read those bytes
+    and no others); their names stay the drop folder's. *archive* lists those copies, relative to outputs.
+    """
 
     unit: Unit
     arrived: dt.datetime
@@ -42,6 +51,7 @@ class PlannedUnit:
     # False when the same content was judged before, in an earlier run or earlier in this plan:
     # the unit is recorded as a duplicate of that judgement, not judged again.
     judge: bool
+    archive: tuple[str, ...] = ()
 
 
 @dataclass
@@ -55,78 +65,154 @@ class Plan:
     present_changed: bool = True
 
 
-def plan_collection(setup: Setup, engine: Engine, now: dt.datetime) -> Plan:
-    """Find units with a file that is new or changed since the ledger last saw it (by size, time, hash)."""
-    dropped = list_drop_folder(setup.drop_folder)
+@dataclass(frozen=True)
+class Listing:
+    """The drop folder as listed at the start of a pass, beside what the ledger knew of it."""
+
+    root: str  # the drop folder, resolved: every file's location is under it
+    files: list[DroppedFile]
+    known: dict[str, ledger.KnownFile]
+    judged: set[str]
+    first_run: bool
+
+
+def read_listing(setup: Setup, engine: Engine) -> Listing:
+    """List the drop folder (names, sizes, times, types: nothing is opened) and read what the ledger knew."""
+    root = str(setup.drop_folder.resolve())
+    files = list_drop_folder(Path(root))
     with ledger.transaction(engine) as connection:
         known = ledger.known_files(connection, setup.year)
         judged = ledger.judged_hashes(connection, setup.year)
         first_run = not ledger.has_runs(connection, setup.year)
-    arrivals = load_arrivals(setup.inputs, setup.year) if first_run else {}
-    hashes: dict[str, str] = {}
-    changed: set[str] = set()
-    unsettled: list[str] = []
-    touched: list[tuple[str, str, float]] = []
-    for file in dropped:
-        previous = known.get(file.relative)
-        if previous and previous.size == file.size and previous.mtime == file.mtime:
-            hashes[file.relative] = previous.sha256
-            continue
-        sha = _stable_hash(file)
-        if sha is None:
-            unsettled.append(file.relative)
-            continue
-        hashes[file.relative] = sha
-        if previous is None or previous.sha256 != sha:
-            changed.add(file.relative)
-        else:
-            touched.append((file.relative, sha, file.mtime))
+    return Listing(root, files, known, judged, first_run)
+
+
+def plan_collection(setup: Setup, engine: Engine, now: dt.datetime, listing: Listing | None = None) -> Plan:
+    """Find units with a file that is new or changed since the ledger last saw it (by size, time, hash).
+
+    The files of those units are read once here (intake.capture), hashed and archived: what is judged
+    and kept is exactly what was read. A file that changes meanwhile waits for the next run; one that
+    vanished is not in the folder this run. *listing*: read_listing's, if the caller listed already.
+    """
+    listing = listing or read_listing(setup, engine)
+    known = listing.known
+    files = {file.relative: file for file in listing.files}
+    arrivals = load_arrivals(setup.inputs, setup.year) if listing.first_run else {}
+    with _Reading(setup, listing.root) as reading:
+        for file in listing.files:
+            previous = known.get(file.relative)
+            if previous is None or previous.size != file.size or previous.mtime != file.mtime:
+                reading.identify(file)
+        # A changed file's unit is judged again whole, so its unchanged files (the school's other CSV
+        # parts) are read now too: the judges must see the bytes that are archived, not the ledger's word.
+        groups = {_group_of(relative) for relative in reading.changed(known)}
+        for file in listing.files if groups else ():
+            if not reading.has_seen(file) and is_read(file, setup.district.max_file_bytes) and \
+                    _group_of(file.relative) in groups:
+                reading.identify(file)
+    changed = reading.changed(known)
+    touched = [(relative, sha, files[relative].mtime) for relative, sha in reading.hashes.items()
+               if relative not in changed and known[relative].mtime != files[relative].mtime]
     if touched:
         with ledger.transaction(engine) as connection:
             ledger.touch_files(connection, setup.year, touched)
-    settled = [file for file in dropped if file.relative in hashes]
-    # Only a changed file's own unit is new: group just the files that may share one with it.
-    groups = {_group_of(path) for path in changed}
+    present = {relative for relative in files if relative not in reading.absent}
+    hashes = {relative: reading.hashes.get(relative) or known[relative].sha256 for relative in present}
+    groups = {_group_of(relative) for relative in changed}
+    members = [files[relative] for relative in sorted(present) if _group_of(relative) in groups]
+    units = [Unit(UNRECOGNIZED, (file,), reading.unreadable[file.relative])
+             for file in members if file.relative in reading.unreadable]
+    units += group_units([file for file in members if file.relative not in reading.unreadable])
     new_units = []
-    for unit in group_units([file for file in settled if _group_of(file.relative) in groups]):
+    for unit in units:
         if not any(file.relative in changed for file in unit.files):
             continue
-        arrived = max(_arrival(file, first_run, arrivals, now) for file in unit.files)
+        arrived = max(_arrival(file, listing.first_run, arrivals, now) for file in unit.files)
         facts = tuple((file.relative, hashes[file.relative], file.size, file.mtime) for file in unit.files)
-        sha = hash_unit([(Path(path).name, file_sha) for path, file_sha, *_ in facts])
-        new_units.append(PlannedUnit(unit, arrived, facts, sha, judge=True))
+        sha = hash_unit([(file.name, hashes[file.relative]) for file in unit.files])
+        located = tuple(reading.located(file) for file in unit.files)
+        archive = tuple(reading.archived[file.relative] for file in unit.files if file.relative in reading.archived)
+        new_units.append(PlannedUnit(replace(unit, files=located), arrived, facts, sha, judge=True, archive=archive))
     new_units.sort(key=lambda planned: (planned.arrived, planned.unit.key))
+    judged = set(listing.judged)
     for index, planned in enumerate(new_units):
         if planned.unit.kind != UNRECOGNIZED:
             new_units[index] = replace(planned, judge=planned.sha256 not in judged)
             judged.add(planned.sha256)
-    present = {file.relative for file in settled}
     present_changed = bool(new_units) or present != {path for path, item in known.items() if item.present}
-    return Plan(new_units, present, unsettled, present_changed)
+    return Plan(new_units, present, sorted(reading.unsettled), present_changed)
 
 
-def _group_of(relative: str) -> tuple[str, str]:
-    """Files that may form one unit (CSV parts: folder and the prefix before «_», as group_units groups
-    them; any other file: itself), told from the name alone: grouping looks at every file's type."""
-    folder, _, name = relative.rpartition("/")
-    if name.lower().endswith(".csv"):
-        return folder, (name.split("_", 1)[0] if "_" in name else name[:-4]).casefold()
-    return relative, ""
+class _Reading:
+    """The files of one plan identified: read once through a descriptor and archived, or, for what is
+    never read (intake.discover.is_read), known by name, type and size."""
 
+    def __init__(self, setup: Setup, root: str):
+        self.setup = setup
+        self.root = root
+        self.outputs = Path(os.path.abspath(setup.outputs))  # judges may run elsewhere (a Dask worker)
+        self.hashes: dict[str, str] = {}  # relative → sha256 of the bytes read, or unread_identity
+        self.archived: dict[str, str] = {}  # relative → its archived copy, relative to outputs
+        self.unreadable: dict[str, str] = {}  # relative → why it cannot be read
+        self.unsettled: list[str] = []
+        self.absent: set[str] = set()  # changing (unsettled) or gone: not in the folder this run
+        self._folder: DropFolder | None = None
+        self._folder_lost = False
 
-def _stable_hash(file: DroppedFile) -> str | None:
-    """Hash a file, or None if it changed while we looked (still being written: judge it next run)."""
-    try:
-        if file.path.is_symlink():  # never followed: its identity is where it points
-            sha = hashlib.sha256(f"symlink:{os.readlink(file.path)}".encode()).hexdigest()
+    def __enter__(self) -> _Reading:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._folder is not None:
+            self._folder.close()
+
+    def has_seen(self, file: DroppedFile) -> bool:
+        return file.relative in self.hashes or file.relative in self.absent
+
+    def changed(self, known: dict[str, ledger.KnownFile]) -> set[str]:
+        return {relative for relative, sha in self.hashes.items()
+                if relative not in known or known[relative].sha256 != sha}
+
+    def identify(self, file: DroppedFile) -> None:
+        if not is_read(file, self.setup.district.max_file_bytes):
+            self.hashes[file.relative] = unread_identity(file)
+            return
+        captured = self._capture(file)
+        if isinstance(captured, Captured):
+            sha = hashlib.sha256(captured.data).hexdigest()
+            self.hashes[file.relative] = sha
+            self.archived[file.relative] = archive_bytes(captured.data, sha, file.name, self.setup.outputs,
+                                                         self.setup.year)
+        elif isinstance(captured, Unreadable):
+            self.hashes[file.relative] = unread_identity(file)
+            self.unreadable[file.relative] = captured.reason
         else:
-            sha = hash_file(file.path)
-        after = file.path.lstat()
-    except OSError:
-        return None
-    if after.st_size != file.size or after.st_mtime != file.mtime:
-        return None
-    return sha
+            self.absent.add(file.relative)
+            if isinstance(captured, Changing):
+                self.unsettled.append(file.relative)
+
+    def located(self, file: DroppedFile) -> DroppedFile:
+        """*file* as the judges see it: at its archived copy if it was read."""
+        archived = self.archived.get(file.relative)
+        return file if archived is None else replace(file, location=str(self.outputs / archived))
+
+    def _capture(self, file: DroppedFile) -> Captured | Changing | Gone | Unreadable:
+        if self._folder is None and not self._folder_lost:
+            try:
+                self._folder = DropFolder(self.root)
+            except OSError:
+                self._folder_lost = True  # the drop folder itself went away or became a link: next run
+        if self._folder is None:
+            return Changing()
+        return self._folder.capture(file)
+
+
+def _group_of(relative: str) -> tuple[str, ...]:
+    """Files that may form one unit (CSV parts: csv_group, as group_units groups them; any other file:
+    itself), told from the name alone: grouping looks at every file's type."""
+    if relative.lower().endswith(".csv"):
+        return (CSV_GROUP, *csv_group(relative))
+    return (relative,)
 
 
 def _arrival(file: DroppedFile, first_run: bool, arrivals: dict[str, dt.datetime], now: dt.datetime) -> dt.datetime:

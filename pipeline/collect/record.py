@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from pipeline import ledger
-from pipeline.archive import archive_file
 from pipeline.atomic import flush_to_disk
 from pipeline.collect.feedback import FeedbackInput, write_feedback
 from pipeline.collect.plan import PlannedUnit
@@ -30,9 +30,8 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
     with ledger.transaction(engine) as connection:
         news = []
         for planned, verdict in zip(judged, verdicts, strict=True):
-            archived = () if verdict.status == SubmissionStatus.UNRECOGNIZED else tuple(
-                archive_file(file.path, file_sha, setup.outputs, setup.year)
-                for file, (_, file_sha, *_) in zip(planned.unit.files, planned.facts, strict=True))
+            # Archived by the plan, which read them: the ledger names the copies of the bytes judged.
+            archived = () if verdict.status == SubmissionStatus.UNRECOGNIZED else planned.archive
             data = None
             if verdict.status == SubmissionStatus.ACCEPTED and verdict.submission is not None:
                 data = {name: sheet.values for name, sheet in verdict.submission.sheets.items()}
@@ -92,17 +91,23 @@ def _archived_sheets(setup: Setup, submission: ledger.StoredSubmission, found: l
     Only files that were read once without trouble: one that failed its pre-parse checks or crashed
     its worker (a whole-file S01/S07) is never parsed in this process.
     """
-    unreadable = any(finding.code in ("S01", "S07") and finding.sheet == FILE_SHEET for finding in found)
-    if not submission.archive or submission.status == SubmissionStatus.UNRECOGNIZED or unreadable:
+    if not submission.archive or submission.status == SubmissionStatus.UNRECOGNIZED or is_unreadable(found):
         return None
     copies = [setup.outputs / path for path in submission.archive]
     if submission.kind == "csv":
-        raw = read_csv_parts(copies, setup.district.max_file_bytes, setup.district.max_rows_per_sheet)
+        names = [PurePosixPath(path).name for path in submission.paths]
+        raw = read_csv_parts(copies, setup.district.max_file_bytes, setup.district.max_rows_per_sheet, names)
     elif copies[0].suffix in (".xls", ".ods"):
         raw = read_workbook(copies[0], setup.district.max_file_bytes, setup.district.max_rows_per_sheet)
     else:
         return None
     return raw.sheets or None
+
+
+def is_unreadable(found: list[Finding]) -> bool:
+    """Whether a file failed its pre-parse checks or crashed its worker (a whole-file S01/S07): it has no
+    cells to mark, so it gets no annotated copy, and no parser opens it in the run's process."""
+    return any(finding.code in ("S01", "S07") and finding.sheet == FILE_SHEET for finding in found)
 
 
 def recover_feedback(setup: Setup, engine: Engine, now: dt.datetime) -> int:

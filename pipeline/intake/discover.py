@@ -169,14 +169,6 @@ def unread_identity(dropped: DroppedFile) -> str:
     return hashlib.sha256(f"unread\0{kind}\0{dropped.relative}\0{dropped.size}".encode()).hexdigest()
 
 
-def hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def hash_unit(hashes: list[tuple[str, str]]) -> str:
     """A CSV group's identity: the hash of its parts' names and hashes; a single file keeps its own."""
     if len(hashes) == 1:

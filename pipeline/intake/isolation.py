@@ -25,7 +25,7 @@ from pipeline import findings as catalogue
 from pipeline.district.roadmap import District
 from pipeline.findings import Finding
 from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, Unit
-from pipeline.intake.read import FILE_SHEET, RawSubmission, read_csv_parts, read_workbook
+from pipeline.intake.read import FILE_SHEET, RawSubmission, read_csv_parts, read_workbook, unread_part
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,28 @@ _PRELOAD = ["pipeline.intake.read", "pipeline.intake.discover", "pipeline.distri
 
 
 def read_unit(unit: Unit, district: District) -> RawSubmission:
-    """Read one workbook or CSV group in this process (what a worker runs)."""
-    paths = [dropped.path for dropped in unit.files]
-    if unit.kind == CSV_GROUP:
-        return read_csv_parts(paths, district.max_file_bytes, district.max_rows_per_sheet)
-    return read_workbook(paths[0], district.max_file_bytes, district.max_rows_per_sheet)
+    """Read one workbook or CSV group in this process (what a worker runs).
+
+    A file over the size limit is an S07 without being opened: a collection never read it (see
+    collect.plan), so it has no archived copy, and its place in the drop folder may hold anything by now.
+    """
+    limits = (district.max_file_bytes, district.max_rows_per_sheet)
+    too_big = [_file_finding(f"{dropped.name}: {_too_big(dropped.size)}" if unit.kind == CSV_GROUP
+                             else _too_big(dropped.size), district)
+               for dropped in unit.files if dropped.size > district.max_file_bytes]
+    if unit.kind != CSV_GROUP:
+        return RawSubmission([], too_big) if too_big else read_workbook(unit.files[0].path, *limits)
+    parts = [dropped for dropped in unit.files if dropped.size <= district.max_file_bytes]
+    raw = read_csv_parts([dropped.path for dropped in parts], *limits, names=[dropped.name for dropped in parts])
+    if not too_big:
+        return raw
+    refused = [unread_part(dropped.name) for dropped in unit.files if dropped.size > district.max_file_bytes]
+    return RawSubmission(raw.sheets + refused, too_big + raw.findings)
+
+
+def _too_big(size: int) -> str:
+    # preflight.check_file's words for a file over the limit, for the files it never sees.
+    return f"размер файла {size / 1024 / 1024:.1f} МБ"
 
 
 class IsolatedReader:

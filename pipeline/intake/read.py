@@ -112,14 +112,20 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_csv_parts(paths: list[Path], max_bytes: int, max_rows: int) -> RawSubmission:
-    """Read a school's CSV parts; which sheet each holds is read from its header row."""
+def read_csv_parts(paths: list[Path], max_bytes: int, max_rows: int, names: list[str] | None = None) -> RawSubmission:
+    """Read a school's CSV parts; which sheet each holds is read from its header row.
+
+    *names*: the parts' file names as the school gave them, when *paths* are copies named otherwise
+    (a collection reads the archived copies).
+    """
     sheets: list[RawSheet] = []
     found: list[Finding] = []
-    for path in sorted(paths):
+    named = zip(paths, names or [path.name for path in paths], strict=True)
+    for source, name in sorted(named, key=lambda pair: pair[1]):
+        path = Path(name)  # the part as the school named it, in every finding; its bytes are read from *source*
         try:
-            check_file(path, max_bytes, max_rows)
-            rows = _decode_csv(path.read_bytes())
+            check_file(source, max_bytes, max_rows)
+            rows = _decode_csv(source.read_bytes())
         except PreflightError as error:
             found.append(_file_finding(error.code, f"{path.name}: {error.reason}", max_bytes, max_rows))
             sheets.append(unread_part(path.name))
