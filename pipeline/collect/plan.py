@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 ARRIVALS_FOLDER = "arrivals"
+# How many of the new files that are not reports the run's one summary line names.
+NAMED_IN_SUMMARY = 3
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime, listing: Lis
         if planned.unit.kind != UNRECOGNIZED:
             new_units[index] = replace(planned, judge=planned.sha256 not in judged)
             judged.add(planned.sha256)
+    _log_not_reports(new_units)
     present_changed = bool(new_units) or present != {path for path, item in known.items() if item.present}
     return Plan(new_units, present, sorted(reading.unsettled), present_changed)
 
@@ -205,6 +208,16 @@ class _Reading:
         if self._folder is None:
             return Changing()
         return self._folder.capture(file)
+
+
+def _log_not_reports(new_units: list[PlannedUnit]) -> None:
+    """One line for the new files that are not reports, however many: each has its page and its status."""
+    names = [planned.unit.key for planned in new_units if planned.unit.kind == UNRECOGNIZED]
+    if names:
+        shown = ", ".join(f"«{name}»" for name in names[:NAMED_IN_SUMMARY])
+        more = f" и ещё {len(names) - NAMED_IN_SUMMARY}" if len(names) > NAMED_IN_SUMMARY else ""
+        log.warning("Новых файлов не распознано как отчёт: %d (%s%s); у каждого — страница ответа и статус "
+                    "«не распознан».", len(names), shown, more)
 
 
 def _group_of(relative: str) -> tuple[str, ...]:

@@ -71,7 +71,8 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
         verdict = verdicts.get(number)
         school = setup.register.get(submission.school) if submission.school else None
         workbook = None
-        if submission.archive and submission.kind == "workbook" and submission.archive[0].endswith((".xlsx", ".xlsm")):
+        if submission.archive and submission.kind == "workbook" and submission.archive[0].endswith((".xlsx", ".xlsm")) \
+                and not is_unreadable(found[number]):
             workbook = setup.outputs / submission.archive[0]
         write_feedback(setup.outputs, FeedbackInput(
             file_name=", ".join(submission.paths), sha256=submission.sha256, year=setup.year,
