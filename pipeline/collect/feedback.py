@@ -56,13 +56,14 @@ def feedback_folder(outputs: Path, year: int, school_code: str | None, sha256: s
     return base / school_code
 
 
-def write_feedback(outputs: Path, item: FeedbackInput) -> list[Path]:
+def write_feedback(outputs: Path, item: FeedbackInput, folder_school: str | None = None) -> list[Path]:
     """Write the HTML page and, for a readable file with errors, the annotated workbook; return the paths.
 
     The annotated copy is for the file a school must fix: the page already lists every warning with
     its cell, and a copy costs a few ms patched, ~150 ms when openpyxl has to load and save it.
+    *folder_school*: the same feedback in another school's folder (the school a file's name gives, S10).
     """
-    folder = feedback_folder(outputs, item.year, item.school_code, item.sha256)
+    folder = feedback_folder(outputs, item.year, folder_school or item.school_code, item.sha256)
     name = f"{safe_stem(item.file_name)}_{item.sha256[:8].lower()}"
     page = folder / f"{name}.html"
     # Atomic by rename; not worth two fsyncs a file. Stale temporaries: collect's sweep.

@@ -16,6 +16,7 @@ from pipeline.collect.status import current_status
 from pipeline.district.setup import Setup
 from pipeline.findings import Finding
 from pipeline.intake.read import FILE_SHEET, read_csv_parts, read_workbook
+from pipeline.judge.identity import named_schools
 from pipeline.judge.verdict import Verdict
 from pipeline.statuses import SubmissionStatus
 
@@ -74,14 +75,21 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
         if submission.archive and submission.kind == "workbook" and submission.archive[0].endswith((".xlsx", ".xlsm")) \
                 and not is_unreadable(found[number]):
             workbook = setup.outputs / submission.archive[0]
-        write_feedback(setup.outputs, FeedbackInput(
+        item = FeedbackInput(
             file_name=", ".join(submission.paths), sha256=submission.sha256, year=setup.year,
             status=submission.status, processed_at=submission.processed_at, findings=found[number],
             school_code=school.code if school else None, school_name=school.name if school else None,
             school_state=states.get(school.code) if school else None, deadline=setup.campaign.deadline,
             workbook=workbook, sheets=verdict.sheets if verdict and verdict.sheets else _archived_sheets(
                 setup, submission, found[number]),
-        ))
+        )
+        write_feedback(setup.outputs, item)
+        if any(finding.code == "S10" for finding in found[number]):
+            # Sent under another school's name: that school is told too (it may have sent it by mistake,
+            # or someone reports in its name).
+            named = set().union(*(named_schools(path, setup.register) for path in submission.paths))
+            for other in sorted(named - {submission.school}):
+                write_feedback(setup.outputs, item, folder_school=other)
     with ledger.transaction(engine) as connection:
         ledger.mark_feedback(connection, ids, now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from pipeline.district.register import School, expected_schools
 from pipeline.district.roadmap import Campaign
 from pipeline.district.setup import Setup
 from pipeline.findings import to_visible
+from pipeline.judge.identity import named_schools
 from pipeline.statuses import SchoolState, SubmissionStatus
 from pipeline.templating import environment
 from pipeline.typography import count, ru_short_date
@@ -90,6 +91,16 @@ class SchoolStatus:
 
 
 @dataclass(frozen=True)
+class NamedElsewhere:
+    """A file whose name or folder names another school than its «Титул» (S10): counted for *school*."""
+
+    path: str
+    school: str  # the school its content gives, which it counts for
+    named: str  # the other schools its name gives, «, »-separated
+    status: SubmissionStatus
+
+
+@dataclass(frozen=True)
 class CampaignStatus:
     """The collection status of one campaign at one moment."""
 
@@ -97,6 +108,7 @@ class CampaignStatus:
     generated_at: datetime.datetime
     schools: list[SchoolStatus]  # expected schools, sorted by code
     unattributed: int  # submissions naming no expected school, incl. unrecognized files
+    named_elsewhere: list[NamedElsewhere] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -338,4 +350,15 @@ def current_status(setup: Setup, engine: Engine, now: datetime.datetime,
     expected = expected_schools(setup.register, campaign)
     if schools is not None:
         expected = [school for school in expected if school.code in schools]
-    return build_status(expected, facts, campaign, now)
+    status = build_status(expected, facts, campaign, now)
+    if schools is not None:
+        return status
+    with ledger.transaction(engine) as connection:
+        marked = ledger.submissions_with_finding(connection, setup.year, "S10")
+    return replace(status, named_elsewhere=[_named_elsewhere(item, setup.register) for item in marked])
+
+
+def _named_elsewhere(item: ledger.StoredSubmission, register: dict[str, School]) -> NamedElsewhere:
+    named = set().union(*(named_schools(path, register) for path in item.paths)) - {item.school}
+    return NamedElsewhere(to_visible(", ".join(item.paths)), item.school or "", ", ".join(sorted(named)),
+                          SubmissionStatus(item.status))

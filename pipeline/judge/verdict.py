@@ -16,6 +16,7 @@ from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, DroppedFile, Unit,
 from pipeline.intake.isolation import IsolatedReader, read_unit
 from pipeline.intake.read import FILE_SHEET, RawSheet, RawSubmission
 from pipeline.judge.checks import Context, check_rules
+from pipeline.judge.identity import check_named_school
 from pipeline.judge.schema import check_schemas
 from pipeline.judge.submission import Submission, build_submission
 from pipeline.statuses import SubmissionStatus
@@ -95,6 +96,8 @@ def prejudge(unit: Unit, raw: RawSubmission, rules: Rules) -> Prejudged:
     context = Context(rules.district, rules.register, rules.campaign, rules.today,
                       rules.previous.get(school.code) if school else None)
     result.findings += submission.findings + check_rules(submission, context)
+    if school is not None:
+        result.findings += check_named_school([file.relative for file in unit.files], school.code, rules.register)
     result.submission, result.school = submission, school.code if school else None
     return result
 

@@ -24,6 +24,7 @@ from pipeline.ledger.queries import (
     status_rows,
     submission_findings,
     submissions_by_id,
+    submissions_with_finding,
 )
 from pipeline.ledger.tables import (
     DATA_TABLES,
@@ -89,6 +90,7 @@ __all__ = [
     "submission_findings",
     "submissions",
     "submissions_by_id",
+    "submissions_with_finding",
     "title_data",
     "touch_files",
     "transaction",

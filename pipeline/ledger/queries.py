@@ -144,6 +144,14 @@ def status_rows(connection: Connection, year: int, schools: set[str] | None = No
     return result
 
 
+def submissions_with_finding(connection: Connection, year: int, code: str) -> list[StoredSubmission]:
+    """The campaign's submissions with a finding *code* (S10: named after another school), in arrival order."""
+    marked = select(findings.c.submission_id).where(findings.c.code == code)
+    rows = connection.execute(select(submissions).where(submissions.c.year == year, submissions.c.id.in_(marked))
+                              .order_by(submissions.c.arrived_at, submissions.c.id)).mappings()
+    return [_stored(row) for row in rows]
+
+
 def submissions_by_id(connection: Connection, submission_ids: list[int]) -> dict[int, StoredSubmission]:
     result = {}
     for chunk in chunks(sorted(set(submission_ids)), 500):
