@@ -121,7 +121,7 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime, listing: Lis
     present = {relative for relative in files if relative not in reading.absent}
     hashes = {relative: reading.hashes.get(relative) or known[relative].sha256 for relative in present}
     groups = {_group_of(relative) for relative in changed}
-    members = [files[relative] for relative in sorted(present) if _group_of(relative) in groups]
+    members = [files[relative] for relative in sorted(present) if _group_of(relative) in groups] if groups else []
     units = [Unit(UNRECOGNIZED, (file,), reading.unreadable[file.relative])
              for file in members if file.relative in reading.unreadable]
     units += group_units([file for file in members if file.relative not in reading.unreadable])
