@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ DAMAGED = "файл повреждён"
 # The parent's own guard, should a worker outlive its alarm (a reader blocking SIGALRM): so long after
 # the time limit, the pool is killed from outside.
 GRACE = 5.0
+# How often a worker looks whether the run that made it is still there.
+OWNER_CHECK_SECONDS = 1.0
 # forkserver: each worker is forked from a small single-threaded server that already imported the
 # reader, not from the run itself, which holds Prefect's and SQLAlchemy's threads and locks (fork would
 # copy them mid-use). Measured per pool of two: fork 10–25 ms, forkserver 30–60 ms, spawn ≈ 300 ms. Both
@@ -209,7 +212,7 @@ class IsolatedReader:
             # No effect once the server runs; harmless.
             context.set_forkserver_preload([*_PRELOAD, self.reader.__module__])
             self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context, initializer=_start_worker,
-                                             initargs=(self.memory_limit, self.context))
+                                             initargs=(self.memory_limit, self.context, os.getpid()))
         return self._pool
 
     def _replace_pool(self) -> None:
@@ -236,10 +239,15 @@ def read_units_isolated(units: Sequence[Unit], district: District, max_workers: 
 _context: Any = None  # a worker's IsolatedReader.context
 
 
-def _start_worker(memory_limit: int, context: Any) -> None:
-    """Limit a fresh worker: address space, no core dumps, SIGALRM kills; keep the reader's context."""
+def _start_worker(memory_limit: int, context: Any, owner: int) -> None:
+    """Limit a fresh worker: address space, no core dumps, SIGALRM kills; keep the reader's context.
+
+    The worker also ends when *owner*, the run that made the pool, is gone: a run killed outright
+    (SIGKILL) cannot shut its pool down, and its workers would wait for work for ever.
+    """
     global _context
     _context = context
+    threading.Thread(target=_end_with, args=(owner,), name="owner-watch", daemon=True).start()
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -251,6 +259,23 @@ def _start_worker(memory_limit: int, context: Any) -> None:
     # A Rust abort prints «memory allocation of N bytes failed»; with RUST_BACKTRACE=1 inherited from a
     # developer's shell it adds ~30 frames to the run's log for every hostile file.
     os.environ["RUST_BACKTRACE"] = "0"
+
+
+def _end_with(owner: int) -> None:
+    while _is_running(owner):
+        time.sleep(OWNER_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"  # killed, not yet reaped
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    except OSError:
+        return True  # alive but not ours to look at
 
 
 def _read_chunk(reader: Reader, units: list[Unit], district: District, time_limit: float) -> list[RawSubmission]:
