@@ -33,7 +33,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("record (ledger, archive, feedback)", "pipeline/collect/record.py", "record_batch"),
     ("  ledger insert (record_many)", "pipeline/ledger/writes.py", "record_many"),
     ("    of which accepted data", "pipeline/ledger/writes.py", "_store_data"),
-    ("  archive copy", "pipeline/archive.py", "archive_file"),
+    ("  archive copy (in the plan, as the files are read)", "pipeline/archive.py", "archive_bytes"),
     ("  feedback, all (write_batch_feedback)", "pipeline/collect/record.py", "write_batch_feedback"),
     ("    status of the batch's schools", "pipeline/collect/status.py", "current_status"),
     ("    feedback HTML (render_page)", "pipeline/collect/feedback.py", "render_page"),

@@ -380,5 +380,5 @@ def test_csv_part_over_the_size_limit_is_s07_and_the_other_parts_are_read(setup:
     engine.dispose()
     assert submission.status == "rejected"
     assert [(finding.code, finding.message) for finding in found if finding.is_error] == [
-        ("S07", "Файл превышает допустимые размеры: 70-001_Сотрудники.csv: размер файла 10.0 МБ.")]
+        ("S07", "Файл превышает допустимые размеры: 70-001_Сотрудники.csv: размер файла 10,0 МБ.")]
     assert sorted(archived_contents(setup.outputs)) == sorted(path.read_bytes() for path in parts if path != staff)

@@ -26,6 +26,7 @@ from pipeline import findings as catalogue
 from pipeline.district.roadmap import District
 from pipeline.findings import Finding
 from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, Unit
+from pipeline.intake.preflight import size_reason
 from pipeline.intake.read import FILE_SHEET, RawSubmission, read_csv_parts, read_workbook, unread_part
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,8 @@ def read_unit(unit: Unit, district: District) -> RawSubmission:
     collect.plan), so it has no archived copy, and its place in the drop folder may hold anything by now.
     """
     limits = (district.max_file_bytes, district.max_rows_per_sheet)
-    too_big = [_file_finding(f"{dropped.name}: {_too_big(dropped.size)}" if unit.kind == CSV_GROUP
-                             else _too_big(dropped.size), district)
+    too_big = [_file_finding(f"{dropped.name}: {size_reason(dropped.size)}" if unit.kind == CSV_GROUP
+                             else size_reason(dropped.size), district)
                for dropped in unit.files if dropped.size > district.max_file_bytes]
     if unit.kind != CSV_GROUP:
         return RawSubmission([], too_big) if too_big else read_workbook(unit.files[0].path, *limits)
@@ -78,11 +79,6 @@ def read_unit(unit: Unit, district: District) -> RawSubmission:
         return raw
     refused = [unread_part(dropped.name) for dropped in unit.files if dropped.size > district.max_file_bytes]
     return RawSubmission(raw.sheets + refused, too_big + raw.findings)
-
-
-def _too_big(size: int) -> str:
-    # preflight.check_file's words for a file over the limit, for the files it never sees.
-    return f"размер файла {size / 1024 / 1024:.1f} МБ"
 
 
 class IsolatedReader:

@@ -85,13 +85,18 @@ class WorkbookFacts:
     empty_formulas: dict[str, list[str]] = field(default_factory=dict)
 
 
+def size_reason(size: int) -> str:
+    """The S07 reason for a file of *size* bytes over the limit (also for files refused before preflight)."""
+    return f"размер файла {size / 1024 / 1024:.1f} МБ".replace(".", ",")
+
+
 def check_file(path: Path, max_bytes: int, max_rows: int) -> WorkbookFacts:
     """Raise PreflightError if *path* must not be parsed; return the facts learned on the way."""
     size = path.stat().st_size
     if size == 0:
         raise PreflightError("S01", "файл пустой")
     if size > max_bytes:
-        raise PreflightError("S07", f"размер файла {size / 1024 / 1024:.1f} МБ")
+        raise PreflightError("S07", size_reason(size))
     suffix = path.suffix.lower()
     with path.open("rb") as handle:
         head = handle.read(4096)
