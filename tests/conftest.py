@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,22 @@ def judge_one(paths: list[Path], rules: Rules) -> Verdict:
 
 def codes_at(verdict: Verdict) -> list[tuple[str, str, str]]:
     return [(finding.code, finding.sheet, finding.cell) for finding in verdict.findings]
+
+
+def write_district(inputs: Path, district: District, codes: list[str], faulty: set[str] = frozenset()) -> Path:
+    """A district of *codes* in *inputs*: district.toml, schools.csv and one 2025 workbook per school.
+
+    The workbooks of *faulty* schools miss the date of item 1.1 (R01, rejected); the others are accepted.
+    """
+    (inputs / "2025").mkdir(parents=True)
+    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
+    lines = ["Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта"]
+    for number, code in enumerate(codes):
+        lines.append(f"{code};Школа {number};Тест;test-school.ru;a@test-school.ru;;")
+        report = good_report(district)
+        set_cell(report, "Титул", "B3", code)
+        if code in faulty:
+            set_cell(report, "Дорожная карта", "E3", "")
+        write_xlsx(report, inputs / "2025" / f"{code}.xlsx")
+    (inputs / "schools.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return inputs

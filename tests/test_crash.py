@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, good_report, set_cell, write_xlsx
+from conftest import write_district
 
 from pipeline import ledger
 from pipeline.collect.run import collect
@@ -34,19 +33,8 @@ collect(load_setup(Path(sys.argv[1]), Path(sys.argv[2]), 2025), now=dt.datetime(
 @pytest.fixture(scope="module")
 def district_inputs(tmp_path_factory: pytest.TempPathFactory, district) -> Path:
     """A drop folder with SCHOOLS workbooks (a fifth of them with an error) and a few junk files."""
-    inputs = tmp_path_factory.mktemp("crash") / "inputs"
-    (inputs / "2025").mkdir(parents=True)
-    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
-    lines = ["Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта"]
-    for number in range(SCHOOLS):
-        code = f"K-{number:03d}"
-        lines.append(f"{code};Школа {number};Тест;test-school.ru;a@test-school.ru;;")
-        report = good_report(district)
-        set_cell(report, "Титул", "B3", code)
-        if number % 5 == 0:
-            set_cell(report, "Дорожная карта", "E3", "")
-        write_xlsx(report, inputs / "2025" / f"{code}.xlsx")
-    (inputs / "schools.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    codes = [f"K-{number:03d}" for number in range(SCHOOLS)]
+    inputs = write_district(tmp_path_factory.mktemp("crash") / "inputs", district, codes, set(codes[::5]))
     (inputs / "2025" / "notes.txt").write_text("junk", encoding="utf-8")
     (inputs / "2025" / "~$K-001.xlsx").write_bytes(b"lock")
     return inputs

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, good_report, set_cell, write_xlsx
+from conftest import write_district
 
 from eibm.interrupt import descendants
 from pipeline import ledger
@@ -26,18 +25,8 @@ STOP_WITHIN = 5.0  # seconds from the signal to the end of the process
 @pytest.fixture(scope="module")
 def district_inputs(tmp_path_factory: pytest.TempPathFactory, district) -> Path:
     """A drop folder with SCHOOLS workbooks: enough that judging them takes a while."""
-    inputs = tmp_path_factory.mktemp("interrupt") / "inputs"
-    (inputs / "2025").mkdir(parents=True)
-    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
-    lines = ["Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта"]
-    for number in range(SCHOOLS):
-        code = f"T-{number:03d}"
-        lines.append(f"{code};Школа {number};Тест;test-school.ru;a@test-school.ru;;")
-        report = good_report(district)
-        set_cell(report, "Титул", "B3", code)
-        write_xlsx(report, inputs / "2025" / f"{code}.xlsx")
-    (inputs / "schools.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return inputs
+    codes = [f"T-{number:03d}" for number in range(SCHOOLS)]
+    return write_district(tmp_path_factory.mktemp("interrupt") / "inputs", district, codes)
 
 
 def eibm(*arguments: str, cwd: Path) -> subprocess.Popen:

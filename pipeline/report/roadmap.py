@@ -23,7 +23,9 @@ def item_statuses(items: pd.DataFrame, schools: list[str], district: District) -
     if not len(items):
         return pd.DataFrame(index=pd.Index(schools, name="school"), columns=codes).fillna("")
     matrix = items.pivot_table(index="school", columns="item", values="status", aggfunc="first")
-    return matrix.reindex(index=schools, columns=codes).fillna("").rename_axis(index="school", columns=None)
+    # An item nobody answered reindexes as a float column of NaN: text first, so "" fills it (pandas 4 refuses).
+    matrix = matrix.reindex(index=schools, columns=codes).astype(object)
+    return matrix.fillna("").rename_axis(index="school", columns=None)
 
 
 def status_counts(matrix: pd.DataFrame) -> pd.DataFrame:
