@@ -36,6 +36,7 @@ BATCH_SIZE = 500
 ARRIVALS_FOLDER = "arrivals"
 # How many of the new files that are not reports the run's one summary line names.
 NAMED_IN_SUMMARY = 3
+JUNK_WORTH_A_WARNING = 20
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,10 @@ def _log_not_reports(new_units: list[PlannedUnit]) -> None:
     if names:
         shown = ", ".join(f"«{name}»" for name in names[:NAMED_IN_SUMMARY])
         more = f" и ещё {len(names) - NAMED_IN_SUMMARY}" if len(names) > NAMED_IN_SUMMARY else ""
-        log.warning("Новых файлов не распознано как отчёт: %d (%s%s); у каждого — страница ответа и статус "
-                    "«не распознан».", len(names), shown, more)
+        # A lock file or two is daily life (the status counts them); a heap of them is worth a look.
+        level = logging.WARNING if len(names) >= JUNK_WORTH_A_WARNING else logging.INFO
+        log.log(level, "Новых файлов не распознано как отчёт: %d (%s%s); у каждого — страница ответа и статус "
+                "«не распознан».", len(names), shown, more)
 
 
 def _group_of(relative: str) -> tuple[str, ...]:
