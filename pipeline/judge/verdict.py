@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import findings as catalogue
-from pipeline.district.register import School, is_school_code
+from pipeline.district.register import School
 from pipeline.district.roadmap import Campaign, District
 from pipeline.findings import Finding, has_errors
 from pipeline.intake.discover import CSV_GROUP, UNRECOGNIZED, DroppedFile, Unit, group_units
@@ -131,14 +131,6 @@ def judge_units(units: list[Unit], rules: Rules, reader: Reader | None = None) -
             rejected = has_errors(verdict.findings) or verdict.school is None
             verdict.status = SubmissionStatus.REJECTED if rejected else SubmissionStatus.ACCEPTED
     return verdicts
-
-
-def school_code_of(verdict: Verdict) -> str | None:
-    """The Код ОО a rejected file claims, if it is safe as a folder name (for feedback of unknown codes)."""
-    if verdict.submission is None:
-        return None
-    code = verdict.submission.title("Код ОО")
-    return str(code) if code is not None and is_school_code(str(code)) else None
 
 
 def _reading_order(finding: Finding) -> tuple[int, int, int, str]:
