@@ -16,6 +16,7 @@ from postgres_server import fresh_postgres_url, postgres_server, postgres_url  #
 
 from pipeline.district.register import School
 from pipeline.district.roadmap import District, load_district
+from pipeline.district.setup import Setup, load_setup
 from pipeline.judge.verdict import Rules, Verdict, judge_paths
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -173,3 +174,12 @@ def write_district(inputs: Path, district: District, codes: list[str], faulty: s
         write_xlsx(report, inputs / "2025" / f"{code}.xlsx")
     (inputs / "schools.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return inputs
+
+
+def campaign_setup(root: Path, register_csv: str) -> Setup:
+    """The 2025 campaign of a district in *root*: the demo's district.toml, *register_csv*, an empty drop folder."""
+    inputs = root / "inputs"
+    (inputs / "2025").mkdir(parents=True)
+    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
+    (inputs / "schools.csv").write_text(register_csv, encoding="utf-8")
+    return load_setup(inputs, root / "outputs", 2025)

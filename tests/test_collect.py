@@ -10,11 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import PROJECT, set_cell, write_csv_parts, write_xlsx
+from conftest import campaign_setup, set_cell, write_csv_parts, write_xlsx
 
 from pipeline import ledger
 from pipeline.collect.run import collect
-from pipeline.district.setup import Setup, load_setup
+from pipeline.district.setup import Setup
 
 REGISTER = ("Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
             "70-001;МБОУ «Тестовая СОШ»;Тест;test-school.ru test-r70.gosweb.gosuslugi.ru;a@test-school.ru;;\n"
@@ -26,11 +26,7 @@ AFTER_DEADLINE = dt.datetime(2025, 10, 15, 10, 0)
 
 @pytest.fixture()
 def setup(tmp_path: Path) -> Setup:
-    inputs = tmp_path / "inputs"
-    (inputs / "2025").mkdir(parents=True)
-    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
-    (inputs / "schools.csv").write_text(REGISTER, encoding="utf-8")
-    return load_setup(inputs, tmp_path / "outputs", 2025)
+    return campaign_setup(tmp_path, REGISTER)
 
 
 def statuses(summary) -> dict[str, str]:

@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import socket
 import stat
 import subprocess
@@ -17,14 +16,14 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, good_report, set_cell, write_csv_parts, write_xlsx
+from conftest import PROJECT, campaign_setup, good_report, set_cell, write_csv_parts, write_xlsx
 
 from pipeline import ledger
 from pipeline.archive import ARCHIVE_FOLDER
 from pipeline.collect.plan import plan_collection, read_listing
 from pipeline.collect.record import record_batch
 from pipeline.collect.run import collect, file_statuses, finish_collection, judge_batch, judging_rules
-from pipeline.district.setup import Setup, load_setup
+from pipeline.district.setup import Setup
 
 REGISTER = ("Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
             "70-001;МБОУ «Тестовая СОШ»;Тест;test-school.ru test-r70.gosweb.gosuslugi.ru;a@test-school.ru;;\n")
@@ -37,11 +36,7 @@ SECRET = b"root:x:0:0:secret outside the drop folder\n"
 
 @pytest.fixture()
 def setup(tmp_path: Path) -> Setup:
-    inputs = tmp_path / "inputs"
-    (inputs / "2025").mkdir(parents=True)
-    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
-    (inputs / "schools.csv").write_text(REGISTER, encoding="utf-8")
-    return load_setup(inputs, tmp_path / "outputs", 2025)
+    return campaign_setup(tmp_path, REGISTER)
 
 
 @pytest.fixture()

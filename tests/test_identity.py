@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, codes_at, good_report, judge_one, write_xlsx
+from conftest import campaign_setup, codes_at, good_report, judge_one, write_xlsx
 
 from pipeline.collect.run import collect
 from pipeline.district.register import School
-from pipeline.district.setup import load_setup
 from pipeline.judge.identity import named_schools
 from pipeline.statuses import SubmissionStatus
 
@@ -53,12 +51,9 @@ REGISTER_CSV = ("Код ОО;Наименование;Муниципалитет
 
 
 def test_collection_flags_the_file_on_the_status_page_and_in_both_schools_feedback(tmp_path: Path, report) -> None:
-    inputs = tmp_path / "inputs"
-    (inputs / "2025" / "школа 70-005").mkdir(parents=True)
-    shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
-    (inputs / "schools.csv").write_text(REGISTER_CSV, encoding="utf-8")
-    write_xlsx(report, inputs / "2025" / "школа 70-005" / "отчёт.xlsx")  # its «Титул» says 70-001
-    setup = load_setup(inputs, tmp_path / "outputs", 2025)
+    setup = campaign_setup(tmp_path, REGISTER_CSV)
+    (setup.drop_folder / "школа 70-005").mkdir()
+    write_xlsx(report, setup.drop_folder / "школа 70-005" / "отчёт.xlsx")  # its «Титул» says 70-001
 
     summary = collect(setup, now=dt.datetime(2025, 6, 1, 10, 0))
 
