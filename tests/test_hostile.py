@@ -271,10 +271,11 @@ SHEET = b'<worksheet><sheetData><row r="1">%s</row></sheetData></worksheet>'
     pytest.param(b"<c r='cw1'><v>1</v></c>", True, id="lowercase and single quotes as calamine reads them"),
 ])
 def test_sheet_extent_at_a_glance_refuses_what_the_exact_pass_refuses(cells: bytes, refused: bool) -> None:
-    from pipeline.intake.preflight import PreflightError, _SheetExtent
+    from pipeline.intake.refusal import PreflightError
+    from pipeline.intake.sheet_extent import SheetExtent
 
     for to_the_end in (True, False):  # the quick check, and the tag-by-tag pass alone
-        extent = _SheetExtent(max_rows=5000)
+        extent = SheetExtent(max_rows=5000)
         if refused:
             with pytest.raises(PreflightError):
                 extent.feed(SHEET % cells, to_the_end=to_the_end)

@@ -14,7 +14,8 @@ from pipeline import findings as catalogue
 from pipeline.district.labels import fold
 from pipeline.district.layout import LAYOUTS, TITLE_COLUMNS
 from pipeline.findings import Finding
-from pipeline.intake.preflight import PreflightError, WorkbookFacts, check_file
+from pipeline.intake.preflight import WorkbookFacts, check_file
+from pipeline.intake.refusal import PreflightError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIX = ".csv"
