@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,22 @@ class Schedule:
     report_cron: str
 
 
+@dataclass(frozen=True)
+class Office:
+    """The education department that issues the final report: who it is, who approves, who wrote it.
+    An empty field is printed as a blank line to fill in by hand."""
+
+    full_name: str = ""  # «Управление образования Администрации …»
+    name_locative: str = ""  # the district after «в»: «Демонстрационном районе»
+    basis: str = ""  # the district's own act: «приказ Управления образования от 15.01.2024 № 12»
+    approver_position: str = ""
+    approver_name: str = ""  # initials and surname: «И. И. Иванова»
+    executor_name: str = ""
+    executor_position: str = ""
+    executor_phone: str = ""
+    executor_email: str = ""
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: loaded once per run
 class District:
     """Everything the district decides in data: roadmap, calendar, lists and limits."""
@@ -111,6 +127,7 @@ class District:
     schedule: Schedule
     _calendar: dict[str, str]
     _overrides: dict[int, dict[str, dt.date]]
+    office: Office = Office()
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)
@@ -122,6 +139,7 @@ class District:
         return Campaign(year=year, **dates)
 
 
+_OFFICE_KEYS = tuple(field.name for field in fields(Office))
 _CALENDAR_KEYS = ("period_start", "period_end", "window_open", "window_close", "deadline")
 
 
@@ -292,6 +310,7 @@ def load_district(inputs: Path) -> District:
         ),
         _calendar=calendar,
         _overrides=overrides,
+        office=Office(**{name: reader.get(f"district.{name}", str, "").strip() for name in _OFFICE_KEYS}),
     )
 
 
