@@ -127,7 +127,7 @@ class District:
     schedule: Schedule
     _calendar: dict[str, str]
     _overrides: dict[int, dict[str, dt.date]]
-    office: Office = Office()
+    office: Office
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)
