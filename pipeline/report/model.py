@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipeline.district.roadmap import Office
+
 
 def share(part: float, whole: float) -> float | None:
     """*part* of *whole* as a share 0–1, the form a Figure with unit «%» holds; None when there is no whole."""
@@ -79,3 +81,5 @@ class YearReport:
     appendix_links: pd.DataFrame  # columns school, name, item, link
     files_used: pd.DataFrame  # columns path, sha256, school, status, arrived_at (the ledger of files)
     window: tuple[dt.date, dt.date] | None = None  # the collection window, for the arrivals chart
+    office: Office = field(default_factory=Office)  # the education department issuing it: cover, approval, executor
+    states: dict[str, int] = field(default_factory=dict)  # expected schools by SchoolState value (the method)
