@@ -68,6 +68,9 @@ LEGACY_ROWS: dict[str, list[dict[str, Any]]] = {
                        {"submission_id": 1, "year": YEAR, "school": "70-001", "code": "П2", "value": None}],
 }
 
+# The tables revisions after the baseline add, as an upgraded ledger holds them: empty.
+NEW_SINCE_BASELINE: dict[str, list[tuple[Any, ...]]] = {"mail_messages": [], "mail_files": [], "outbox": []}
+
 
 @pytest.fixture()
 def new_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
@@ -167,7 +170,7 @@ def test_open_ledger_adopts_a_ledger_written_before_migrations(
     ledger.open_ledger(url).dispose()
 
     assert revisions_of(url) == (HEAD,)
-    assert table_rows(url) == before
+    assert table_rows(url) == {**before, **NEW_SINCE_BASELINE}
     assert {name: len(rows) for name, rows in before.items()} == {
         name: len(rows) for name, rows in LEGACY_ROWS.items()}
     assert schema_of(url) == schema_of(_fresh_ledger(new_database(dialect)))
@@ -178,6 +181,43 @@ def test_open_ledger_adopts_a_ledger_written_before_migrations(
             assert [(item.id, item.status, item.duplicate_of, item.paths) for item in stored] == [
                 (1, "accepted", None, ("70-001 отчёт.xlsx",)), (2, "duplicate", 1, ("копия.xlsx",))]
             assert ledger.accepted_indicators(connection, YEAR) == {"70-001": {"П1": 1.0, "П2": None}}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_open_ledger_upgrades_a_ledger_at_0001_to_the_mail_tables_keeping_every_row(
+        dialect: str, new_database: Callable[[str], str]) -> None:
+    url = new_database(dialect)
+    write_legacy_ledger(url, dialect)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        MigrationContext.configure(connection).stamp(revisions(), "0001")
+    engine.dispose()
+    before = table_rows(url)
+    assert revisions_of(url) == ("0001",)
+
+    engine = ledger.open_ledger(url)
+    try:
+        assert revisions_of(url) == (HEAD,) == ("0002",)
+        assert table_rows(url) == {**before, **NEW_SINCE_BASELINE}
+        assert schema_of(url) == schema_of(_fresh_ledger(new_database(dialect)))
+        received = dt.datetime(2025, 5, 13, 8, 15)
+        with ledger.transaction(engine) as connection:
+            ledger.record_mail(connection, ledger.MailMessage(
+                7, 41, "<a@school.ru>", "lib@test-school.ru", received, ledger.MailOutcome.TAKEN,
+                paths=("почта/2025-05-13_41_отчёт.xlsx",)))
+            ledger.record_mail(connection, ledger.MailMessage(
+                7, 42, None, None, received, ledger.MailOutcome.AUTO_REPLY))
+        with ledger.transaction(engine) as connection:
+            assert ledger.taken_uids(connection, 7) == {41, 42}
+            assert ledger.taken_uids(connection, 8) == set()
+            assert ledger.taken_message_ids(connection, ["<a@school.ru>", "<b@school.ru>"]) == {"<a@school.ru>"}
+            assert ledger.mail_facts(connection, "почта/2025-05-13_41_отчёт.xlsx") == (
+                "lib@test-school.ru", received, "<a@school.ru>")
+            assert ledger.mail_facts(connection, "70-001 отчёт.xlsx") is None
+            assert ledger.mail_arrivals(connection, ["почта/2025-05-13_41_отчёт.xlsx", "70-001 отчёт.xlsx"]) == {
+                "почта/2025-05-13_41_отчёт.xlsx": received}
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -11,10 +12,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 # A change here needs a revision in migrations/versions/ that makes it on existing ledgers:
@@ -74,6 +77,50 @@ findings = Table(
     Column("value", Text, nullable=False),
     Column("message", Text, nullable=False),
     Column("hint", Text, nullable=False),
+)
+
+
+# Every message taken from the district's mailbox, once: (UIDVALIDITY, UID) names it on its server, the
+# Message-ID across a mailbox rebuilt with a new UIDVALIDITY. outcome: taken | no_attachment | auto_reply | refused.
+mail_messages = Table(
+    "mail_messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("message_id", Text, index=True),  # None when the message has none
+    Column("sender", Text),  # the bare address, lower-case; None when the message names none
+    Column("received_at", DateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text),  # why a message was refused, in Russian, for the refusal reply
+    UniqueConstraint("uidvalidity", "uid", name="uq_mail_messages_uidvalidity_uid"),
+)
+
+# The attachments saved into the drop folder, by their path relative to it.
+mail_files = Table(
+    "mail_files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message", Integer, ForeignKey("mail_messages.id"), nullable=False, index=True),
+    Column("path", Text, nullable=False),
+    UniqueConstraint("path", name="uq_mail_files_path"),
+)
+
+# Every e-mail the product sends, recorded before it is sent with its exact bytes, marked once the server took it.
+# kind: reply | reminder | no_attachment | refusal; key names what it answers, so each is sent once.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("year", Integer, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("school", String(32)),
+    Column("recipient", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message", LargeBinary, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("refused", Text),  # the server's 5xx code and text: this address does not take mail
+    Column("attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("key", name="uq_outbox_key"),
 )
 
 

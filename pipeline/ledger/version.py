@@ -6,7 +6,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 # The newest revision in migrations/versions/ (tests/test_ledger_migrations.py checks they agree).
-HEAD = "0001"
+HEAD = "0002"
 # Alembic's default table, which its MigrationContext reads and writes in migrate.py.
 VERSION_TABLE = "alembic_version"
 TOO_NEW = ("Журнал обработки создан более новой версией программы (версия схемы журнала: {found}; "
