@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from pipeline.district.report_rules import ReportRules, load_report_rules
+
 DISTRICT_FILE = "district.toml"
 ANNUAL = "ежегодно"
 
@@ -128,6 +130,7 @@ class District:
     _calendar: dict[str, str]
     _overrides: dict[int, dict[str, dt.date]]
     office: Office
+    report_rules: ReportRules
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)
@@ -310,6 +313,7 @@ def load_district(inputs: Path) -> District:
         ),
         _calendar=calendar,
         _overrides=overrides,
+        report_rules=load_report_rules(reader.get("report_rules", dict), reader.fail, tuple(codes)),
         office=Office(**{name: reader.get(f"district.{name}", str, "").strip() for name in _OFFICE_KEYS}),
     )
 
