@@ -13,7 +13,7 @@ PIPELINE = PROJECT / "pipeline"
 APPLICATION = ("prefect", "prefect_dask", "dask", "distributed", "flows", "eibm")
 # Stage packages from the bottom floor up; a module may import its own floor and the floors below.
 # The shared pieces directly under pipeline/ (modules, or a package such as the ledger) are the ground floor.
-STAGES = ("district", "intake", "xlsx", "judge", "collect", "report")
+STAGES = ("district", "intake", "xlsx", "judge", "collect", "report", "mail")
 SHARED_PACKAGES = ("ledger",)
 MODULES = sorted(PIPELINE.rglob("*.py"))
 
