@@ -361,3 +361,34 @@ def test_hidden_characters_are_written_out_on_the_page_and_in_the_copy(tmp_path:
     assert comments[1].startswith("V08: Текст длиннее 3 символов (10).")
     assert not [char for text in listing + comments for char in HIDDEN if char in text]
     assert copy["Титул"]["B3"].value == REVERSED_CODE  # the school's own cell is the school's to fix
+
+
+def _page_text(tmp_path: Path, **changes) -> str:
+    return html.unescape(write_feedback(tmp_path, make_item(**changes))[0].read_text(encoding="utf-8"))
+
+
+def test_feedback_wording_follows_the_state(tmp_path: Path) -> None:
+    warning = catalogue.build("S06", "Титул", "B2", value="ИБЦ-2024.1", found="ИБЦ-2024.1", current="ИБЦ-2025.1")
+    clean = _page_text(tmp_path / "clean", status="accepted", findings=[], school_state="on_time")
+    assert "Замечаний нет, присылать файл заново не нужно" in clean
+    assert "предупреждени" not in clean.lower()
+    warned = _page_text(tmp_path / "warned", status="accepted", findings=[warning], school_state="on_time")
+    assert "это не ошибки, из-за них отчёт не отклонён" in warned
+    rejected = _page_text(tmp_path / "rejected")
+    assert "Отчёт отклонён: исправьте ошибки" in rejected and "Отчёт принят." not in rejected
+
+
+def test_feedback_says_a_late_file_is_late_and_an_after_window_file_is_after_the_window(tmp_path: Path) -> None:
+    late = _page_text(tmp_path / "late", status="accepted", findings=[], school_state="late",
+                      arrived_at=datetime.datetime(2025, 10, 14, 9, 0), window_close=datetime.date(2025, 10, 31))
+    assert "принят с опозданием: файл получен 14.10.2025, после срока сдачи 01.10.2025" in late
+    assert "после закрытия сбора" not in late
+    after = _page_text(tmp_path / "after", status="accepted", findings=[], school_state="late",
+                       arrived_at=datetime.datetime(2025, 11, 3, 9, 0), window_close=datetime.date(2025, 10, 31))
+    assert "Файл получен 03.11.2025, после закрытия сбора отчётов (31.10.2025)" in after
+
+
+def test_feedback_puts_the_code_after_the_message(tmp_path: Path) -> None:
+    text = _page_text(tmp_path)
+    message = roadmap_findings()[1].message
+    assert text.index(message) < text.index("(R01)")

@@ -40,6 +40,8 @@ class FeedbackInput:
     deadline: datetime.date
     workbook: Path | None  # archived .xlsx/.xlsm to annotate; None for csv/xls/ods/unreadable
     sheets: list[RawSheet] | None  # raw sheets as read, to rebuild a workbook; None if unreadable
+    arrived_at: datetime.datetime | None = None  # when the file arrived: late and after-window notes
+    window_close: datetime.date | None = None  # the last day of the collection window
 
 
 def feedback_folder(outputs: Path, year: int, school_code: str | None, sha256: str) -> Path:
@@ -98,6 +100,7 @@ def render_page(item: FeedbackInput) -> str:
         "status": item.status,
         "status_ru": SubmissionStatus(item.status).label,
         "explanation": status_explanation(item),
+        "arrival_note": arrival_note(item),
         "state_ru": SchoolState(item.school_state).label if item.school_state else None,
         "deadline": item.deadline,
         "findings": ordered,
@@ -107,11 +110,29 @@ def render_page(item: FeedbackInput) -> str:
     return environment().get_template("feedback.html").render(context)
 
 
+def arrival_note(item: FeedbackInput) -> str | None:
+    """A file that arrived after the collection window closed is told so plainly; None otherwise."""
+    if item.arrived_at is None or item.window_close is None or item.arrived_at.date() <= item.window_close:
+        return None
+    return (f"Файл получен {ru_short_date(item.arrived_at.date())}, после закрытия сбора отчётов "
+            f"({ru_short_date(item.window_close)}). Он проверен, но мог не войти в итоговый отчёт района, "
+            "если тот уже сформирован: сообщите об отправке в управление образования.")
+
+
 def status_explanation(item: FeedbackInput) -> str:
-    """Say what the status means for the school and what to do next."""
+    """Say what the status means for the school and what to do next, in one wording per state."""
     deadline = ru_short_date(item.deadline)
     if item.status == SubmissionStatus.ACCEPTED:
-        return "Отчёт принят. Предупреждения ниже можно учесть в следующий раз."
+        warnings = sum(1 for finding in item.findings if not finding.is_error)
+        if item.school_state == SchoolState.LATE and item.arrived_at and item.arrived_at.date() > item.deadline:
+            accepted = (f"Отчёт принят с опозданием: файл получен {ru_short_date(item.arrived_at.date())}, "
+                        f"после срока сдачи {deadline}.")
+        else:
+            accepted = "Отчёт принят."
+        if not warnings:
+            return f"{accepted} Замечаний нет, присылать файл заново не нужно."
+        return (f"{accepted} Ниже — предупреждения: это не ошибки, из-за них отчёт не отклонён. "
+                "Проверьте эти значения; исправлять и присылать файл заново не нужно, учтите их в следующем отчёте.")
     if item.status == SubmissionStatus.REJECTED:
         if item.school_state in (SchoolState.ON_TIME, SchoolState.LATE):
             # Another file of the school, judged in the same run or before, was accepted.

@@ -82,6 +82,7 @@ def write_batch_feedback(setup: Setup, engine: Engine, recorded: list[tuple[int,
             school_state=states.get(school.code) if school else None, deadline=setup.campaign.deadline,
             workbook=workbook, sheets=verdict.sheets if verdict and verdict.sheets else _archived_sheets(
                 setup, submission, found[number]),
+            arrived_at=submission.arrived_at, window_close=setup.campaign.window_close,
         )
         write_feedback(setup.outputs, item)
         if any(finding.code == "S10" for finding in found[number]):
