@@ -11,6 +11,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+# Mail servers (dovecot, smtp_server, starttls_smtp_server): real ones, started per test that asks.
+from mail_servers import dovecot, smtp_server, starttls_smtp_server  # noqa: F401
+
 # PostgreSQL fixtures (postgres_server, postgres_url, fresh_postgres_url), started only when a test asks.
 from postgres_server import fresh_postgres_url, postgres_server, postgres_url  # noqa: F401
 
