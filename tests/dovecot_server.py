@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,13 +217,21 @@ class Dovecot:
 
     def append(self, raw: bytes, folder: str = "INBOX", received: dt.datetime | None = None) -> None:
         """Deliver *raw* into *folder* (created if missing), received at *received* (now by default)."""
+        self.append_all([raw], folder, received)
+
+    def append_all(self, raws: Iterable[bytes], folder: str = "INBOX", received: dt.datetime | None = None) -> int:
+        """Deliver every message of *raws* into *folder* over one connection; return how many."""
         when = imaplib.Time2Internaldate(received or time.time())
+        count = 0
         with self.connect() as client:
             if folder != "INBOX":
                 client.create(_quoted(folder))
-            status, answer = client.append(_quoted(folder), None, when, raw)
-            if status != "OK":
-                raise RuntimeError(f"APPEND to {folder} failed: {answer!r}")
+            for raw in raws:
+                status, answer = client.append(_quoted(folder), None, when, raw)
+                if status != "OK":
+                    raise RuntimeError(f"APPEND to {folder} failed: {answer!r}")
+                count += 1
+        return count
 
     def list_messages(self, folder: str = "INBOX") -> list[StoredMessage]:
         """Every message in *folder*, in UID order, with its flags and bytes."""

@@ -61,6 +61,13 @@ def test_dovecot_keeps_the_receipt_time_given(dovecot: Dovecot) -> None:
     assert time.mktime(imaplib.Internaldate2tuple(data[0])) == received.timestamp()
 
 
+def test_dovecot_append_all_keeps_the_order_of_many_messages(dovecot: Dovecot) -> None:
+    subjects = [f"Отчёт {number}" for number in range(1, 4)]
+    assert dovecot.append_all(school_message(subject).as_bytes() for subject in subjects) == 3
+    assert [(stored.uid, stored.message["Subject"]) for stored in dovecot.list_messages()] == [
+        (1, "Отчёт 1"), (2, "Отчёт 2"), (3, "Отчёт 3")]
+
+
 def test_dovecot_is_not_trusted_without_its_certificate(dovecot: Dovecot) -> None:
     with pytest.raises(ssl.SSLCertVerificationError):
         imaplib.IMAP4_SSL(dovecot.host, dovecot.port, ssl_context=ssl.create_default_context(), timeout=5)
