@@ -220,8 +220,11 @@ class Dovecot:
         self.append_all([raw], folder, received)
 
     def append_all(self, raws: Iterable[bytes], folder: str = "INBOX", received: dt.datetime | None = None) -> int:
-        """Deliver every message of *raws* into *folder* over one connection; return how many."""
-        when = imaplib.Time2Internaldate(received or time.time())
+        """Deliver every message of *raws* into *folder* over one connection; return how many.
+
+        *received* becomes each message's INTERNALDATE; a naive time is taken as local time.
+        """
+        when = imaplib.Time2Internaldate(received.astimezone() if received else time.time())
         count = 0
         with self.connect() as client:
             if folder != "INBOX":
