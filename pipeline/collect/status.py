@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from pipeline import ledger
 from pipeline.atomic import write_text
+from pipeline.collect.senders import HELD_LABEL, REFUSED_LABEL, HeldFile, RefusedLetter, UnansweredMail, mail_states
 from pipeline.district.register import School, expected_schools
 from pipeline.district.roadmap import Campaign
 from pipeline.district.setup import Setup
@@ -109,6 +110,17 @@ class CampaignStatus:
     schools: list[SchoolStatus]  # expected schools, sorted by code
     unattributed: int  # submissions naming no expected school, incl. unrecognized files
     named_elsewhere: list[NamedElsewhere] = field(default_factory=list)
+    held: list[HeldFile] = field(default_factory=list)
+    refused_mail: list[RefusedLetter] = field(default_factory=list)
+    unanswered_mail: list[UnansweredMail] = field(default_factory=list)
+
+    @property
+    def held_schools(self) -> set[str]:
+        return {item.school for item in self.held}
+
+    @property
+    def refused_schools(self) -> set[str]:
+        return {item.school for item in self.refused_mail}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -222,6 +234,10 @@ def render_status(status: CampaignStatus) -> str:
         accepted=accepted,
         accepted_percent=round(100 * accepted / total) if total else 0,
         days_text=days_left_text(status.days_left),
+        held_label=HELD_LABEL,
+        held_schools=status.held_schools,
+        refused_schools=status.refused_schools,
+        refused_label=REFUSED_LABEL,
     )
 
 
@@ -308,6 +324,8 @@ def format_status(status: CampaignStatus) -> str:
         f"Ожидается {count(len(status.schools), *SCHOOL_FORMS)}; "
         f"файлов без школы из списка: {status.unattributed}",
     ]
+    if status.held or status.refused_mail:
+        lines.append(f"Почта: {HELD_LABEL} — {len(status.held)}; {REFUSED_LABEL} — {len(status.refused_mail)}")
     if not status.schools:
         return "\n".join(lines)
     code_width = max(len("Код ОО"), *(len(school.code) for school in status.schools))
@@ -355,7 +373,9 @@ def current_status(setup: Setup, engine: Engine, now: datetime.datetime,
         return status
     with ledger.transaction(engine) as connection:
         marked = ledger.submissions_with_finding(connection, setup.year, "S10")
-    return replace(status, named_elsewhere=[_named_elsewhere(item, setup.register) for item in marked])
+        held, refused, unanswered = mail_states(connection, setup)
+    return replace(status, named_elsewhere=[_named_elsewhere(item, setup.register) for item in marked],
+                   held=held, refused_mail=refused, unanswered_mail=unanswered)
 
 
 def _named_elsewhere(item: ledger.StoredSubmission, register: dict[str, School]) -> NamedElsewhere:
