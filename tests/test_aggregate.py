@@ -17,7 +17,6 @@ from pipeline.collect.status import CampaignStatus, SubmissionFact, build_status
 from pipeline.district.register import School
 from pipeline.district.roadmap import District
 from pipeline.report.aggregate import CampaignData, build_year_report
-from pipeline.report.conclusions import build_conclusions
 from pipeline.report.coverage import build_coverage
 from pipeline.report.dynamics import build_dynamics
 from pipeline.report.library import build_library, district_ratios, indicator_table, ratios, robust_outliers
@@ -361,19 +360,6 @@ def test_build_dynamics_without_a_previous_campaign_says_so() -> None:
     assert (section.figures, section.tables) == ([], {})
     assert section.notes == ["Данных прошлой кампании нет: динамику можно будет оценить со следующего года."]
     assert (list(chart.columns), len(chart)) == (["figure", "previous", "current", "unit"], 0)
-
-
-def test_build_conclusions_name_the_strongest_and_weakest_items(district: District) -> None:
-    status = campaign_status(district, 2025, {A: ("accepted", dt.datetime(2025, 5, 10, 9, 0)),
-                                              B: ("accepted", dt.datetime(2025, 10, 2, 8, 0))})
-    _, counts, _, index = build_roadmap(ROADMAP, titles(A, B), [A, B], district, district.campaign(2025), NAMES)
-    sentences = build_conclusions(status, counts, index, pd.DataFrame({"Код ОО": []}), district)
-    # 1.2 is the first item done by every school that answered it; 1.3 the first done by none.
-    assert sentences == [
-        "Отчёты приняты от 2 ОО из 2 ожидавшихся; в срок — 1.",
-        f"Лучше всего выполняется мероприятие 1.2 «{district.item('1.2').title}» (100 % ОО).",
-        f"Слабее всего — мероприятие 1.3 «{district.item('1.3').title}» (0 % ОО).",
-    ]
 
 
 def campaign_frames(items: pd.DataFrame, values: pd.DataFrame) -> dict[str, pd.DataFrame]:
