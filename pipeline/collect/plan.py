@@ -126,11 +126,12 @@ def plan_collection(setup: Setup, engine: Engine, now: dt.datetime, listing: Lis
     units = [Unit(UNRECOGNIZED, (file,), reading.unreadable[file.relative])
              for file in members if file.relative in reading.unreadable]
     units += group_units([file for file in members if file.relative not in reading.unreadable])
+    received = _mail_receipts(engine, [file.relative for unit in units for file in unit.files])
     new_units = []
     for unit in units:
         if not any(file.relative in changed for file in unit.files):
             continue
-        arrived = max(_arrival(file, listing.first_run, arrivals, now) for file in unit.files)
+        arrived = max(_arrival(file, listing.first_run, arrivals, received, now) for file in unit.files)
         facts = tuple((file.relative, hashes[file.relative], file.size, file.mtime) for file in unit.files)
         sha = hash_unit([(file.name, hashes[file.relative]) for file in unit.files])
         located = tuple(reading.located(file) for file in unit.files)
@@ -231,8 +232,22 @@ def _group_of(relative: str) -> tuple[str, ...]:
     return (relative,)
 
 
-def _arrival(file: DroppedFile, first_run: bool, arrivals: dict[str, dt.datetime], now: dt.datetime) -> dt.datetime:
-    """A file arrives when a run first sees it; on a campaign's first run, when it was last modified."""
+def _mail_receipts(engine: Engine, paths: list[str]) -> dict[str, dt.datetime]:
+    """When the messages that left any of *paths* in the drop folder were received (mail intake records it)."""
+    if not paths:
+        return {}
+    with ledger.transaction(engine) as connection:
+        return ledger.mail_arrivals(connection, paths)
+
+
+def _arrival(file: DroppedFile, first_run: bool, arrivals: dict[str, dt.datetime],
+             received: dict[str, dt.datetime], now: dt.datetime) -> dt.datetime:
+    """A file arrives when a run first sees it; on a campaign's first run, when it was last modified.
+
+    A mail attachment arrived when its message was received, whichever run sees it first.
+    """
+    if file.relative in received:
+        return min(received[file.relative], now)
     if not first_run:
         return now
     if file.relative in arrivals:

@@ -19,6 +19,9 @@ class MailOutcome(StrEnum):
     """What became of one message in the mailbox; the value is what the ledger holds."""
 
     TAKEN = "taken"  # its spreadsheets are in the drop folder
+    # The Message-ID of a message recorded before (the mailbox rebuilt with a new UIDVALIDITY, or the same
+    # message delivered twice): nothing is taken and nothing is answered again.
+    DUPLICATE = "duplicate"
     NO_ATTACHMENT = "no_attachment"  # nothing usable attached: the sender is told what to send
     AUTO_REPLY = "auto_reply"  # an auto-reply or a bounce: never a report, never answered
     REFUSED = "refused"  # too big, a zip bomb, broken: the sender is told why (detail)
@@ -84,12 +87,10 @@ def taken_message_ids(connection: Connection, message_ids: Iterable[str]) -> set
     return found
 
 
-def mail_paths(connection: Connection, paths: Iterable[str]) -> set[str]:
-    """Those of *paths* (relative to a drop folder) some message's attachment was already saved as."""
-    found: set[str] = set()
-    for chunk in chunks(sorted(set(paths)), 500):
-        found.update(connection.execute(select(mail_files.c.path).where(mail_files.c.path.in_(chunk))).scalars())
-    return found
+def mail_folder_used(connection: Connection, folder: str) -> bool:
+    """Whether a recorded message saved its attachments under *folder* (relative to a drop folder)."""
+    query = select(mail_files.c.id).where(mail_files.c.path.startswith(f"{folder}/", autoescape=True)).limit(1)
+    return connection.execute(query).first() is not None
 
 
 def mail_facts(connection: Connection, path: str) -> MailFacts | None:

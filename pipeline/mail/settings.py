@@ -7,6 +7,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.district.roadmap import DISTRICT_FILE, DistrictDataError, _Reader
 
@@ -84,24 +85,27 @@ def load_mail_settings(inputs: Path) -> MailSettings | None:
         return None
     security = reader.get("mail.smtp_security", str, "ssl")
     if security not in SECURITIES:
-        raise reader.fail("mail.smtp_security", f"«{security}» — ожидается ssl (порт 465) или starttls (порт 587)")
+        raise reader.fail("mail.smtp_security",
+                          f"«{_shown(security)}» — ожидается ssl (порт 465) или starttls (порт 587)")
+    imap_host, smtp_host = _host(reader, "mail.imap_host"), _host(reader, "mail.smtp_host")
+    user = _text(reader, "mail.user")
     from_address = _address(reader, "mail.from_address")
     cafile = reader.get("mail.cafile", str, "")
     if cafile and not (inputs / cafile).is_file():
         raise reader.fail("mail.cafile", f"файл сертификата «{cafile}» не найден")
     max_file_mb = reader.get("format.max_file_mb", (int, float))
     return MailSettings(
-        imap_host=_host(reader, "mail.imap_host"),
+        imap_host=imap_host,
         imap_port=_number(reader, "mail.imap_port", 993, 1, 65535),
-        smtp_host=_host(reader, "mail.smtp_host"),
+        smtp_host=smtp_host,
         smtp_port=_number(reader, "mail.smtp_port", 465 if security == "ssl" else 587, 1, 65535),
         smtp_security=security,
-        user=_text(reader, "mail.user"),
+        user=user,
         from_address=from_address,
         reply_to=_address(reader, "mail.reply_to", from_address),
         poll_minutes=_number(reader, "mail.poll_minutes", 10, 1, 59),
         poll_hours=_hours(reader, "mail.poll_hours"),
-        max_attachment_bytes=int(reader.get("mail.max_attachment_mb", (int, float), max_file_mb) * 1024 * 1024),
+        max_attachment_bytes=_megabytes(reader, "mail.max_attachment_mb", max_file_mb),
         max_messages_per_poll=_number(reader, "mail.max_messages_per_poll", MAX_MESSAGES_PER_POLL, 1, 100_000),
         reminder_days_before=_days(reader, "mail.reminder_days_before", (7, 1)),
         reminder_days_after=_days(reader, "mail.reminder_days_after", (1, 7)),
@@ -120,14 +124,14 @@ def _text(reader: _Reader, key: str) -> str:
 def _host(reader: _Reader, key: str) -> str:
     value = reader.get(key, str).strip()
     if not _HOST.match(value):
-        raise reader.fail(key, f"«{value}» — не имя сервера (например, imap.yandex.ru)")
+        raise reader.fail(key, f"«{_shown(value)}» — не имя сервера (например, imap.yandex.ru)")
     return value
 
 
-def _address(reader: _Reader, key: str, default: str | None = None) -> str:
+def _address(reader: _Reader, key: str, default: Any = ...) -> str:
     value = reader.get(key, str, default)
     if not _ADDRESS.match(value):
-        raise reader.fail(key, f"«{value}» — не адрес электронной почты (например, ibc@rayon.ru)")
+        raise reader.fail(key, f"«{_shown(value)}» — не адрес электронной почты (например, ibc@rayon.ru)")
     return value
 
 
@@ -138,12 +142,19 @@ def _number(reader: _Reader, key: str, default: int, low: int, high: int) -> int
     return value
 
 
+def _megabytes(reader: _Reader, key: str, default: float) -> int:
+    value = reader.get(key, (int, float), default)
+    if not 0 < value <= 1024:
+        raise reader.fail(key, f"{value} — ожидается размер в МБ больше 0")
+    return int(value * 1024 * 1024)
+
+
 def _hours(reader: _Reader, key: str) -> tuple[int, int]:
     value = reader.get(key, str, "08-18")
     match = _HOURS.match(value)
     first, end = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
     if not 0 <= first < end <= 24:
-        raise reader.fail(key, f"«{value}» — ожидаются часы вида «08-18»")
+        raise reader.fail(key, f"«{_shown(value)}» — ожидаются часы вида «08-18»")
     return first, end
 
 
@@ -152,3 +163,8 @@ def _days(reader: _Reader, key: str, default: tuple[int, ...]) -> tuple[int, ...
     if not all(isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 366 for value in values):
         raise reader.fail(key, "ожидается список целых чисел дней, например [7, 1]")
     return tuple(sorted(set(values)))
+
+
+def _shown(value: str) -> str:
+    """*value* with line breaks and other invisible characters written as escapes, for an error message."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in value)
