@@ -11,7 +11,7 @@ from pipeline import ledger
 from pipeline.district.register import School
 from pipeline.district.setup import Setup
 from pipeline.findings import to_visible
-from pipeline.ledger.outbox import MailedSubmission, mailed_submissions, refused_letters
+from pipeline.ledger.outgoing_mail import MailedSubmission, mailed_submissions, refused_letters
 from pipeline.statuses import SubmissionStatus
 
 HELD_LABEL = "на проверке: отправитель не совпадает"

@@ -13,7 +13,7 @@ from pipeline import ledger
 from pipeline.collect.run import CollectionSummary
 from pipeline.collect.status import CampaignStatus, current_status, write_status
 from pipeline.district.setup import Setup
-from pipeline.ledger.outbox import Letter, record_letters, unsent_letters
+from pipeline.ledger.outgoing_mail import Letter, record_letters, unsent_letters
 from pipeline.mail.reminders import due_reminders
 from pipeline.mail.replies import owed_replies
 from pipeline.mail.send import deliver, write_drafts

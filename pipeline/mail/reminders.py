@@ -11,7 +11,7 @@ from pipeline.collect.senders import register_address
 from pipeline.collect.status import CampaignStatus
 from pipeline.district.roadmap import Campaign
 from pipeline.district.setup import Setup
-from pipeline.ledger.outbox import Letter, LetterKind, recorded_keys, reminder_key
+from pipeline.ledger.outgoing_mail import Letter, LetterKind, recorded_keys, reminder_key
 from pipeline.mail.compose import AUTO_GENERATED, XLSX_TYPE, Attachment, build_message, usable_address
 from pipeline.mail.letters import SENDER_NAME, reminder_letter
 from pipeline.mail.replies import letterhead

@@ -15,7 +15,7 @@ from pipeline.collect.senders import address_book, is_held, register_address, sc
 from pipeline.district.register import School
 from pipeline.district.setup import Setup
 from pipeline.findings import Finding
-from pipeline.ledger.outbox import (
+from pipeline.ledger.outgoing_mail import (
     Letter,
     LetterKind,
     first_recorded,

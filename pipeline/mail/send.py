@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from pipeline import ledger
 from pipeline.atomic import write_bytes
-from pipeline.ledger.outbox import Letter, count_attempt, mark_refused, mark_sent, unsent_letters
+from pipeline.ledger.outgoing_mail import Letter, count_attempt, mark_refused, mark_sent, unsent_letters
 from pipeline.mail.settings import MailPasswordError, MailSettings, smtp_password
 
 logger = logging.getLogger(__name__)
