@@ -133,7 +133,7 @@ def _open_items(matrix: pd.DataFrame, school: str) -> str:
 def _outliers(outliers: pd.DataFrame) -> list[Conclusion]:
     if not len(outliers):
         return []
-    points = [f"{name} — {', '.join(_lower_first(str(label)) for label in rows['Показатель'].unique())}"
+    points = [f"{name} — {', '.join(_in_sentence(label) for label in rows['Показатель'].unique())}"
               for (code, name), rows in outliers.groupby(["Код ОО", "Наименование"], sort=True)]
     return [Conclusion(f"Значения показателей, требующие проверки (сильно отличаются от значений других ОО), "
                        f"есть у {_schools(len(points))}:", _cut(points, OUTLIER_SHEET))]
@@ -207,5 +207,7 @@ def _points(value: float) -> str:
     return f"{ru_number(value)}\u00a0{POINTS}"
 
 
-def _lower_first(text: str) -> str:
+def _in_sentence(label: object) -> str:
+    """A table's label inside a sentence: «Обновляемость фонда, %» → «обновляемость фонда»."""
+    text = str(label).removesuffix(", %")
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
