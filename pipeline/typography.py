@@ -1,4 +1,4 @@
-"""Russian typography of the report: numbers, percentages, dates (Babel's ru locale) and numerals agreeing with nouns (pymorphy3)."""
+"""Russian typography of the report: numbers, shares, dates (Babel's ru locale), numerals agreeing (pymorphy3)."""
 
 from __future__ import annotations
 

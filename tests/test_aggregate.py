@@ -20,7 +20,7 @@ from pipeline.report.aggregate import CampaignData, build_year_report
 from pipeline.report.coverage import build_coverage
 from pipeline.report.dynamics import build_dynamics
 from pipeline.report.library import build_library, district_ratios, indicator_table, ratios, robust_outliers
-from pipeline.report.model import Figure, Section
+from pipeline.report.model import Change, Figure, Section, Share
 from pipeline.report.roadmap import (
     build_informing,
     build_regulation,
@@ -144,19 +144,21 @@ def test_build_roadmap_figures_ranking_and_done_share(district: District) -> Non
     assert ranking[["Место", "Код ОО", "Наименование", "Выполнено", "Применимо"]].values.tolist() == [
         [1, A, NAMES[A], 2, 3], [2, B, NAMES[B], 2, 4]]
     assert index[["school", "name"]].values.tolist() == [[A, NAMES[A]], [B, NAMES[B]]]
-    by_item = section.tables["Статусы мероприятий дорожной карты"].set_index("Код")["Выполнено, %"]
-    # Done (either kind) over the schools that answered the item: 1.1 1/2, 1.2 2/2, 1.3 0/1, 1.4а 1/1, 2 0/1, 3.2 0/2.
-    assert by_item[["1.1", "1.2", "1.3", "1.4а", "2", "3.2"]].tolist() == [0.5, 1.0, 0.0, 1.0, 0.0, 0.0]
-    assert math.isnan(by_item["1.4б"])  # nobody answered it
+    by_item = section.tables["Статусы мероприятий дорожной карты"].set_index("Код")["Выполнено из применимых, %"]
+    # Done (either kind) over the schools the item applies to: 1.1 1/2, 1.2 2/2, 1.3 0/1, 1.4а 1/1, 2 0/1;
+    # 3.2 is «не требуется» for both, so it applies to nobody (not 0 of 2), and nobody answered 1.4б.
+    assert by_item[["1.1", "1.2", "1.3", "1.4а", "2", "3.2", "1.4б"]].tolist() == [
+        Share(1, 2), Share(2, 2), Share(0, 1), Share(1, 1), Share(0, 1), Share(0, 0), Share(0, 0)]
+    assert by_item["3.2"].value is None
 
 
 def test_build_roadmap_status_shares_per_stage(district: District) -> None:
     section, *_ = build_roadmap(ROADMAP, titles(A, B), [A, B], district, district.campaign(2025), NAMES)
     stages = section.tables["Статусы по этапам"].set_index("Этап")
-    # Stage I (1.1–2) holds 7 answers: 3 done, 1 done earlier, 2 in progress, 1 not done.
-    assert stages.loc["I"].tolist() == pytest.approx([3 / 7, 1 / 7, 2 / 7, 1 / 7, 0.0])
-    # Stage II (3.1–4.2) holds the two «не требуется» of 3.2 only.
-    assert stages.loc["II"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+    # Stage I (1.1–2) holds 7 applicable marks: 3 done, 1 done earlier, 2 in progress, 1 not done.
+    assert stages.loc["I"].tolist() == [7, Share(3, 7), Share(1, 7), Share(2, 7), Share(1, 7), 0]
+    # Stage II (3.1–4.2) holds the two «не требуется» of 3.2 only: shown apart, no share of nothing.
+    assert stages.loc["II"].tolist() == [0, Share(0, 0), Share(0, 0), Share(0, 0), Share(0, 0), 2]
 
 
 def test_build_roadmap_counts_missed_deadlines(district: District) -> None:
@@ -174,8 +176,9 @@ def test_build_roadmap_counts_missed_deadlines(district: District) -> None:
 
 def test_build_regulation_shares_of_schools_with_each_document(district: District) -> None:
     section = build_regulation(ROADMAP, [A, B], district, NAMES)
-    # 1.1 done by A, 1.4а by B, of two schools; 1.3 and 1.4б by nobody.
-    assert [figure.value for figure in section.figures] == [0.5, 0.0, 0.5, 0.0]
+    # 1.1 done by A of A and B; 1.3 by nobody of A (B has no row); 1.4а by B of B alone; 1.4б answered by nobody.
+    assert [figure.value for figure in section.figures] == [0.5, 0.0, 1.0, None]
+    assert [figure.counts for figure in section.figures] == [Share(1, 2), Share(0, 1), Share(1, 1), Share(0, 0)]
     assert [figure.label for figure in section.figures] == [district.item(code).title
                                                            for code in ("1.1", "1.3", "1.4а", "1.4б")]
     details = section.tables["Реквизиты документов"]
@@ -192,20 +195,21 @@ def test_build_informing_website_publications_and_links(district: District) -> N
     ])
     values = indicators({A: {"P21": 4, "P22": 1}, B: {"P21": 6, "P22": 0}})
     section, links = build_informing(rows, values, [A, B, C], district, NAMES)
-    # Three schools expected; C sent neither roadmap rows nor indicators.
+    # Three schools expected; C sent neither roadmap rows nor indicators, so item 2 applies to A and B.
     assert figures(section) == {
-        "ОО с разделом «Школьные ИБЦ» на сайте (мероприятие 2)": (pytest.approx(1 / 3), "%", 3, 3),
-        "Раздел «Школьные ИБЦ» на сайте (P22)": (0.5, "%", 2, 3),
-        "Публикаций о работе библиотекаря (мероприятие 4.1)": (5.0, "", 2, 3),
-        "Публикаций о работе библиотеки на сайте (P21)": (10.0, "", 2, 3),
+        "ОО с разделом «Школьные ИБЦ» на сайте (мероприятие 2)": (0.5, "%", 2, 3),
+        "Раздел «Школьные ИБЦ» на сайте (по показателям библиотеки)": (0.5, "%", 2, 3),
+        "Публикации о работе библиотекаря (мероприятие 4.1)": (5.0, "публикация", 2, 3),
+        "Публикации о работе библиотеки на сайте ОО": (10.0, "публикация", 2, 3),
     }
     assert links[["Код ОО", "Мероприятие", "Ссылка"]].values.tolist() == [
         [A, "2", "https://a.example.ru/ibc"], [A, "4.1", "https://a.example.ru/news/1"],
         [A, "4.1", "https://a.example.ru/news/2"]]
     per_school = section.tables["Информирование по ОО"].set_index("Код ОО")
     assert per_school["Раздел на сайте"].tolist() == ["да", "нет", "нет"]
-    assert per_school.loc[[A, B], ["Публикаций (4.1)", "Публикаций (P21)"]].values.tolist() == [[3, 4], [2, 6]]
-    assert per_school.loc[C, ["Публикаций (4.1)", "Публикаций (P21)"]].isna().all()
+    columns = ["Публикаций о библиотекаре (4.1)", "Публикаций о библиотеке"]
+    assert per_school.loc[[A, B], columns].values.tolist() == [[3, 4], [2, 6]]
+    assert per_school.loc[C, columns].isna().all()
 
 
 # A and B report everything the ratios need; C has no registered users (P02) and fewer indicators.
@@ -237,24 +241,27 @@ def test_district_ratios_divide_totals_over_schools_having_both_values() -> None
 def test_build_library_totals_and_figures(district: District) -> None:
     section, key, _, derived = build_library(LIBRARY, [A, B, C], district, NAMES)
     found = figures(section)
-    assert found["Обучающихся (P01)"] == (1000.0, "чел.", 3, 3)
-    assert found["Пользователей библиотек (P02)"] == (400.0, "чел.", 2, 3)
-    assert found["Библиотечный фонд (P06)"] == (6000.0, "экз.", 3, 3)
+    assert found["Обучающихся"] == (1000.0, "чел.", 3, 3)
+    assert found["Пользователей библиотек"] == (400.0, "чел.", 2, 3)
+    assert found["Библиотечный фонд"] == (6000.0, "экз.", 3, 3)
     assert found["Читаемость"][0] == 3.5
     assert found["Охват обучающихся"][0] == pytest.approx(330 / 900)
     # Zones per school: A 2, B 1, C 1 → 4/3 on average.
-    assert found["Среднее число зон ИБЦ"] == (pytest.approx(4 / 3), "", 3, 3)
+    assert found["Среднее число зон ИБЦ в ОО"] == (pytest.approx(4 / 3), "зона", 3, 3)
     assert derived["Зон ИБЦ"].tolist() == [2.0, 1.0, 1.0]
     assert list(key.columns) == ["Читаемость", "Посещаемость", "Обращаемость фонда", "Книгообеспеченность"]
-    totals = section.tables["Показатели библиотек по району"].set_index("Код")
-    # P17 is yes/no: the share of «да» among the two schools that answered.
-    assert totals.loc["P17", ["Ед. изм.", "Значение", "Данные ОО"]].tolist() == ["доля ОО «да», %", 0.5, 2]
+    totals = section.tables["Показатели библиотек по району"].set_index("Показатель")
+    name = {indicator.code: indicator.name for indicator in district.indicators}
+    # P17 is yes/no: the share of «да» among the two schools that answered, with its counts.
+    assert totals.loc[name["P17"], ["Ед. изм.", "Значение", "Данные ОО"]].tolist() == ["доля ОО «да», %",
+                                                                                        Share(1, 2), 2]
     # P11 is a percentage per school: the district shows the median, 95 %, as a share.
-    assert totals.loc["P11", ["Значение", "Данные ОО"]].tolist() == [0.95, 2]
-    assert totals.loc["P01", ["Значение", "Данные ОО"]].tolist() == [1000.0, 3]
-    zones = section.tables["Зоны ИБЦ"].set_index("Зона")
-    assert zones.loc["абонемент (зона выдачи)"].tolist() == [2, pytest.approx(2 / 3)]
-    assert zones.loc["читальная зона"].tolist() == [2, 1.0]
+    assert totals.loc[name["P11"] + " (медиана по ОО)", ["Значение", "Данные ОО"]].tolist() == [0.95, 2]
+    assert totals.loc[name["P01"], ["Значение", "Данные ОО"]].tolist() == [1000.0, 3]
+    zones = section.tables["Зоны ИБЦ"].set_index("Зона")["Доля ОО с зоной, % (n из N)"]
+    assert zones[["абонемент (зона выдачи)", "читальная зона"]].tolist() == [Share(2, 3), Share(2, 2)]
+    # No column is headed by a format code: the per-school table speaks Russian.
+    assert not [column for column in section.tables["Показатели по ОО"].columns if str(column).startswith("P")]
 
 
 @pytest.mark.parametrize(("values", "flagged"), [
@@ -285,13 +292,16 @@ def test_build_staff_counts_rates_and_training() -> None:
     section = build_staff(staff, courses, [A, B, C])
     assert figures(section) == {
         "Сотрудников библиотек": (3, "чел.", 2, 3),
-        "Всего ставок": (2.25, "", 2, 3),
-        "КПК за последние 3 года: педагоги-библиотекари": (0.5, "%", 2, 3),  # 1 of 2
-        "КПК за последние 3 года: остальные сотрудники": (0.0, "%", 1, 3),  # 0 of 1
+        "Всего ставок": (2.25, "ставка", 2, 3),
+        "Педагоги-библиотекари с КПК за последние 3 года": (0.5, "%", 2, 3),  # 1 of 2
+        "Остальные сотрудники с КПК за последние 3 года": (0.0, "%", 1, 3),  # 0 of 1
         "Прошли обучение в отчётном периоде": (1, "чел.", 1, 3),  # one person, two courses
         "Часов обучения всего": (52.0, "ч", 1, 3),
         "Доля сотрудников, прошедших обучение в периоде": (pytest.approx(1 / 3), "%", 2, 3),
     }
+    # A share of people rests on people: «1 из 2 чел.», found in two schools.
+    kpk = next(figure for figure in section.figures if figure.label.startswith("Педагоги-библиотекари"))
+    assert (kpk.counts, kpk.base_line) == (Share(1, 2, "чел."), "1 из 2\u00a0чел., по данным 2 из 3\u00a0ОО")
     rates = section.tables["Ставки по должностям"].set_index("Должность")["Ставок"]
     assert rates.to_dict() == {"библиотекарь": 0.5, "педагог-библиотекарь": 1.75}
     positions = section.tables["Сотрудники по должностям и характеру работы"].set_index("Должность")
@@ -310,7 +320,8 @@ def test_build_awards_by_level_and_status() -> None:
          "status": "получено"},
     ])
     section = build_awards(awards, [A, B, C])
-    assert figures(section) == {"Представлений к поощрению": (1, "", 2, 3), "Получено поощрений": (2, "", 2, 3)}
+    assert figures(section) == {"Представлено к поощрению": (1, "представление", 2, 3),
+                                "Получено": (2, "поощрение", 2, 3)}
     assert section.tables["Поощрения по уровням"].values.tolist() == [
         ["ОО", 0, 0], ["муниципальный", 1, 1], ["региональный", 0, 1], ["федеральный", 0, 0]]
 
@@ -328,9 +339,9 @@ def test_build_coverage_counts_states_and_cumulative_arrivals(district: District
         "Принято отчётов": (2, "ОО", 4, 4),
         "Доля принятых отчётов": (0.5, "%", 4, 4),
         "Приняты в срок": (0.25, "%", 4, 4),
-        "Приняты с опозданием": (1, "ОО", 4, 4),
-        "Только отклонённые файлы": (1, "ОО", 4, 4),
-        "Не сдали отчёт": (1, "ОО", 4, 4),
+        "Отчёт принят с опозданием": (1, "ОО", 4, 4),
+        "Отчёт отклонён": (1, "ОО", 4, 4),
+        "Отчёт не сдан": (1, "ОО", 4, 4),
     }
     assert section.tables["ОО без принятого отчёта"]["Код ОО"].tolist() == [C, "70-004"]
     assert arrivals.values.tolist() == [[dt.date(2025, 5, 10), 1], [dt.date(2025, 10, 2), 2]]
@@ -348,11 +359,13 @@ def test_build_dynamics_compares_key_figures_and_each_schools_indicators() -> No
     assert [(figure.label, figure.previous, figure.change) for figure in section.figures] == [
         ("Принято отчётов", 14, -1), ("Читаемость", None, None), ("Охват обучающихся", None, None)]
     assert section.tables["Ключевые показатели к прошлому году"].values.tolist() == [
-        ["Принято отчётов", 14, 13, -1, "ОО"]]
+        ["Принято отчётов", "ОО", 14, 13, Change(-1, "ОО", None, with_unit=False)]]
     assert chart.values.tolist() == [["Принято отчётов", 14, 13, "ОО"]]
-    # A's users grew from 100 to 110 (+10 %); B has no last year to compare with.
+    # A's users grew from 100 to 110, a change in people; B has no last year to compare with.
+    section, _ = build_dynamics(current, previous, wide, previous_wide, NAMES, labels={"P02": "Пользователей"},
+                                units={"P02": "чел."})
     assert section.tables["Показатели ОО к их прошлому году"].values.tolist() == [
-        [A, NAMES[A], "P02", 100.0, 110.0, pytest.approx(0.1)]]
+        [A, NAMES[A], "Пользователей", 100.0, 110.0, Change(10.0, "чел.")]]
 
 
 def test_build_dynamics_without_a_previous_campaign_says_so() -> None:
@@ -386,11 +399,46 @@ def test_build_year_report_counts_only_expected_schools_and_compares_with_last_y
     files = pd.DataFrame(columns=["path", "sha256", "school", "status", "arrived_at"])
     report = build_year_report(district, {}, current, previous, warnings, files, dt.datetime(2025, 11, 5, 9, 0))
     assert (report.year, report.expected, report.accepted, report.has_previous) == (2025, 3, 2, True)
-    assert figures(report.library)["Обучающихся (P01)"] == (900.0, "чел.", 2, 2)  # 500 + 400, not 70-099's 1000
+    assert figures(report.library)["Обучающихся"] == (900.0, "чел.", 2, 2)  # 500 + 400, not 70-099's 1000
     compared = {figure.label: (figure.previous, figure.value) for figure in report.dynamics.figures}
+    # The collection is compared as a whole; the data only over A, the one school accepted in both years.
     assert compared["Принято отчётов"] == (1, 2)
     assert compared["Доля принятых отчётов"] == (0.5, pytest.approx(2 / 3))
-    assert compared["Обучающихся (P01)"] == (480.0, 900.0)
+    assert compared["Обучающихся"] == (480.0, 500.0)
+    notes = {figure.label: figure.note for figure in report.dynamics.figures}
+    assert (notes["Принято отчётов"], notes["Обучающихся"]) == ("по кампании в целом",
+                                                                "ОО, сдавшие отчёт в оба года: 1")
     assert report.appendix_schools[["Код ОО", "Отчёт", "Обучающихся"]].values.tolist()[:2] == [
         [A, "отчёт принят в срок", 500.0], [B, "отчёт принят с опозданием", 400.0]]
     assert report.appendix_schools.loc[2, "Отчёт"] == "отчёт не сдан"
+
+
+def test_an_item_share_leaves_not_required_out_of_its_base(district: District) -> None:
+    # Thirteen schools as in the demo's item 3.2: ten done, one in progress, two «не требуется» → 10 of 11.
+    codes = [f"70-{number:03d}" for number in range(1, 14)]
+    statuses = ["выполнено"] * 10 + ["в работе"] + ["не требуется"] * 2
+    rows = frame("items", [item(code, "3.2", status) for code, status in zip(codes, statuses, strict=True)])
+    section, *_ = build_roadmap(rows, titles(*codes), codes, district, district.campaign(2025), {})
+    share_of_item = section.tables["Статусы мероприятий дорожной карты"].set_index("Код").at[
+        "3.2", "Выполнено из применимых, %"]
+    assert (share_of_item, share_of_item.value, str(share_of_item)) == (
+        Share(10, 11), pytest.approx(10 / 11), "90,9\u00a0% (10 из 11)")
+    regulation = build_regulation(rows.assign(item="1.1"), codes, district, {})
+    assert regulation.figures[0].base_line == "10 из 11\u00a0ОО; не требуется: 2\u00a0ОО"
+
+
+def test_a_school_with_nothing_applicable_is_outside_the_index_base(district: District) -> None:
+    # A did 1.1 of 1.1; B said «не требуется» to everything it answered: B is said apart, not «all done».
+    rows = frame("items", [item(A, "1.1", "выполнено"), item(B, "3.2", "не требуется")])
+    section, *_ = build_roadmap(rows, titles(A, B), [A, B], district, district.campaign(2025), NAMES)
+    assert figures(section) == {"Средний индекс внедрения": (1.0, "%", 1, 2),
+                                "ОО, выполнившие все применимые мероприятия": (1, "ОО", 1, 2)}
+    assert section.figures[1].base_line == "1 из 1\u00a0ОО; без применимых мероприятий: 1\u00a0ОО"
+
+
+def test_the_website_share_counts_schools_not_rows(district: District) -> None:
+    # A gave item 2 on two rows (two links): still one school of two.
+    rows = frame("items", [item(A, "2", "выполнено", links="https://a.example.ru/1"),
+                           item(A, "2", "выполнено", links="https://a.example.ru/2"), item(B, "2", "не выполнено")])
+    section, _ = build_informing(rows, indicators({}), [A, B], district, NAMES)
+    assert section.figures[0].value == 0.5

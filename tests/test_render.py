@@ -165,7 +165,7 @@ def test_pdf_title_page_and_typography(rendered: dict[str, Path]) -> None:
     text = flat("\n".join(pdf_pages(rendered["pdf"])))
     assert "123 456 экз." in text
     assert "66,7 %" in text
-    assert "+16,7 п.п." in text
+    assert "+16,7 п. п." in text  # percentage points, spaced (issue 12)
     assert "по данным 5 из 6 ОО" in text
     assert "Данных о поощрениях в принятых отчётах нет." in text
 

@@ -77,15 +77,15 @@ def figure(report: YearReport, section: str, label: str):
 
 def test_coverage_counts_match_the_demo_plan(report: YearReport) -> None:
     assert (report.expected, report.accepted) == (EXPECTED_2025, len(ACCEPTED_2025))
-    assert figure(report, "coverage", "Не сдали отчёт").value == 1
-    assert figure(report, "coverage", "Только отклонённые файлы").value == 1
-    assert figure(report, "coverage", "Приняты с опозданием").value == 3  # arrivals after 01.10.2025
+    assert figure(report, "coverage", "Отчёт не сдан").value == 1
+    assert figure(report, "coverage", "Отчёт отклонён").value == 1
+    assert figure(report, "coverage", "Отчёт принят с опозданием").value == 3  # arrivals after 01.10.2025
     missing = report.coverage.tables["ОО без принятого отчёта"]["Код ОО"].tolist()
     assert sorted(missing) == ["70-005", "70-009"]
 
 
 @pytest.mark.parametrize(("code", "label"), [
-    ("P01", "Обучающихся (P01)"), ("P02", "Пользователей библиотек (P02)"), ("P06", "Библиотечный фонд (P06)")])
+    ("P01", "Обучающихся"), ("P02", "Пользователей библиотек"), ("P06", "Библиотечный фонд")])
 def test_indicator_totals_match_the_files(report: YearReport, independent: dict, code: str, label: str) -> None:
     rows = independent["indicators"]
     expected = sum(number(value) for value in rows.loc[rows["Код"] == code, "Значение"])
@@ -128,6 +128,21 @@ def test_year_over_year_compares_with_2024(report: YearReport) -> None:
     assert previous == 14  # 2024: 13 on time + 1 late of 15 expected
 
 
+def test_year_over_year_data_rest_on_the_schools_accepted_in_both_years(report: YearReport) -> None:
+    # 2024 accepted 14 schools, 2025 accepted 13; eleven are in both (scripts/make_demo.py).
+    both = sorted(set(report.dynamics.tables["Показатели ОО к их прошлому году"]["Код ОО"]))
+    pupils = figure(report, "dynamics", "Обучающихся")
+    assert pupils.note == f"ОО, сдавшие отчёт в оба года: {len(both)}"
+    assert pupils.value == sum(report.appendix_schools.set_index("Код ОО").loc[both, "Обучающихся"])
+
+
+def test_shares_of_people_rest_on_people(report: YearReport, independent: dict) -> None:
+    staff = independent["staff"]
+    pedagogues = staff[staff["Должность"] == "педагог-библиотекарь"]
+    found = figure(report, "staff", "Педагоги-библиотекари с КПК за последние 3 года")
+    assert (found.counts.whole, found.counts.unit) == (len(pedagogues), "чел.")
+
+
 @pytest.fixture(scope="module")
 def pdf_pages(report: YearReport, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     from pipeline.report.render import render_report
@@ -147,6 +162,8 @@ def test_demo_pdf_has_every_section_the_key_figures_and_the_demo_mark(pdf_pages:
         assert title in text, title
     assert "13 из 15" in text  # accepted of expected, on the title page
     assert "по данным 13 из 13 ОО" in text
+    # Item 3.2 applies to 11 schools (two answered «не требуется»): 10 of 11, not 10 of 13.
+    assert "90,9 % (10 из 11)" in text
     assert "Демонстрационный район" in text
     assert len(pdf_pages) >= 10
     assert all("Демонстрационные данные" in page for page in pdf_pages)

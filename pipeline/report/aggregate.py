@@ -16,12 +16,19 @@ import pandas as pd
 from pipeline.collect.status import CampaignStatus
 from pipeline.district.register import School
 from pipeline.district.roadmap import Campaign, District
-from pipeline.report.conclusions import PreviousCampaign, build_assessment
+from pipeline.report.conclusions import build_conclusions
 from pipeline.report.coverage import build_coverage
 from pipeline.report.dynamics import build_dynamics
-from pipeline.report.library import build_library, indicator_table
-from pipeline.report.model import YearReport
-from pipeline.report.roadmap import build_informing, build_regulation, build_roadmap
+from pipeline.report.library import build_library, indicator_label, indicator_table, library_figures, ratios
+from pipeline.report.model import Figure, YearReport
+from pipeline.report.roadmap import (
+    build_informing,
+    build_regulation,
+    build_roadmap,
+    implementation_index,
+    index_figures,
+    item_statuses,
+)
 from pipeline.report.staff import build_awards, build_staff
 
 
@@ -60,20 +67,23 @@ def build_year_report(district: District, register: dict[str, School], current: 
     staff = build_staff(frames["staff"], frames["courses"], schools)
     awards = build_awards(frames["awards"], schools)
     library, key, wide, derived = build_library(frames["indicators"], schools, district, names)
-    this_year = coverage.figures + roadmap.figures + library.figures + staff.figures
-    previous_figures = previous_wide = None
+    previous_figures = current_figures = previous_wide = both_years = None
     if previous is not None and accepted_schools(previous.status):
-        before = build_year_report(district, register, previous, None, warnings.iloc[0:0], files_used.iloc[0:0],
-                                   generated_at)
-        previous_figures = (before.coverage.figures + before.roadmap.figures + before.library.figures
-                            + before.staff.figures)
-        previous_schools = accepted_schools(previous.status)
-        previous_wide = indicator_table(_expected_only(previous.frames["indicators"], previous_schools),
-                                        previous_schools)
-    dynamics, year_over_year = build_dynamics(this_year, previous_figures, wide, previous_wide, names)
+        # Year over year only on the schools accepted in both campaigns: the same schools, said how many.
+        before = set(accepted_schools(previous.status))
+        common = [school for school in schools if school in before]
+        previous_frames = {name: _expected_only(frame, common) for name, frame in previous.frames.items()}
+        common_frames = {name: _expected_only(frame, common) for name, frame in frames.items()}
+        previous_figures = build_coverage(previous.status)[0].figures + data_figures(district, previous_frames,
+                                                                                       common)
+        current_figures = coverage.figures + data_figures(district, common_frames, common)
+        previous_wide = indicator_table(previous_frames["indicators"], common)
+        both_years = len(common)
+    units = {indicator.code: indicator.unit for indicator in district.indicators}
+    labels = {indicator.code: indicator_label(indicator.code) for indicator in district.indicators}
+    dynamics, year_over_year = build_dynamics(current_figures or [], previous_figures, wide, previous_wide, names,
+                                              both_years, labels, units)
     outliers = library.tables["Значения, требующие проверки"]
-    assessment = build_assessment(district, status, matrix, index, frames["staff"], outliers,
-                                  PreviousCampaign(previous.status, previous.frames["items"]) if previous else None)
     appendix = build_appendix(status, index, wide, derived)
     return YearReport(
         district=district.name, year=campaign.year, demo=district.demo, generated_at=generated_at,
@@ -81,12 +91,22 @@ def build_year_report(district: District, register: dict[str, School], current: 
         expected=len(status.schools), accepted=len(schools), has_previous=previous_figures is not None,
         coverage=coverage, roadmap=roadmap, regulation=regulation, informing=informing, staff=staff,
         awards=awards, library=library, dynamics=dynamics,
-        conclusions=assessment.sentences, assessment=assessment,
+        conclusions=build_conclusions(status, counts, index, outliers, district),
         status_by_item=counts, arrivals=arrivals, item_matrix=matrix, index_by_school=index,
         key_indicators=key, year_over_year=year_over_year, appendix_schools=appendix,
         appendix_warnings=warnings, appendix_links=links, files_used=files_used,
-        window=(campaign.window_open, campaign.window_close),
+        window=(campaign.window_open, campaign.window_close), office=district.office,
+        states={str(state): int(number) for state, number in status.counts.items()},
     )
+
+
+def data_figures(district: District, frames: dict[str, pd.DataFrame], schools: list[str]) -> list[Figure]:
+    """The roadmap, library and staff key figures over *schools* only (the year comparison's common schools)."""
+    n = len(schools)
+    index = implementation_index(item_statuses(frames["items"], schools, district))
+    wide = indicator_table(frames["indicators"], schools)
+    return (index_figures(index, n) + library_figures(wide, ratios(wide), n)
+            + build_staff(frames["staff"], frames["courses"], schools).figures)
 
 
 def build_appendix(status: CampaignStatus, index: pd.DataFrame, wide: pd.DataFrame,

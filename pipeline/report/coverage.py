@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.collect.status import CampaignStatus
-from pipeline.report.model import Figure, Section, share
+from pipeline.report.model import Figure, Section, Share, share
 from pipeline.statuses import SchoolState
 
 
@@ -14,17 +14,20 @@ def build_coverage(status: CampaignStatus) -> tuple[Section, pd.DataFrame]:
     counts = status.counts
     expected = len(status.schools)
     accepted = counts[SchoolState.ON_TIME] + counts[SchoolState.LATE]
+    on_time = counts[SchoolState.ON_TIME]
+    # Labels read after any number on a card: «1 ОО — отчёт не сдан», not «1 ОО Не сдали отчёт».
     figures = [
         Figure("Ожидалось отчётов", expected, "ОО", expected, expected),
         Figure("Принято отчётов", accepted, "ОО", expected, expected),
-        Figure("Доля принятых отчётов", share(accepted, expected), "%", expected, expected),
-        Figure("Приняты в срок", share(counts[SchoolState.ON_TIME], expected), "%", expected, expected),
-        Figure("Приняты с опозданием", counts[SchoolState.LATE], "ОО", expected, expected),
-        Figure("Только отклонённые файлы", counts[SchoolState.REJECTED], "ОО", expected, expected),
-        Figure("Не сдали отчёт", counts[SchoolState.MISSING], "ОО", expected, expected),
+        Figure("Доля принятых отчётов", share(accepted, expected), "%", expected, expected,
+               counts=Share(accepted, expected)),
+        Figure("Приняты в срок", share(on_time, expected), "%", expected, expected, counts=Share(on_time, expected)),
+        Figure("Отчёт принят с опозданием", counts[SchoolState.LATE], "ОО", expected, expected),
+        Figure("Отчёт отклонён", counts[SchoolState.REJECTED], "ОО", expected, expected),
+        Figure("Отчёт не сдан", counts[SchoolState.MISSING], "ОО", expected, expected),
     ]
     by_state = pd.DataFrame([
-        {"Состояние": state.label, "Число ОО": counts[state], "Доля, %": share(counts[state], expected)}
+        {"Состояние": state.label, "Число ОО": counts[state], "Доля, % (n из N)": Share(counts[state], expected)}
         for state in reversed(SchoolState)])
     missing = pd.DataFrame([
         {"Код ОО": school.code, "Наименование": school.name, "Состояние": school.state.label}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.district.roadmap import District
-from pipeline.report.model import Figure, Section, share
+from pipeline.report.model import Figure, Section, Share, share
 
 # Robust outliers: |0,6745·(x − median)/MAD| > 3,5 (Iglewicz & Hoaglin), only with enough schools.
 OUTLIER_Z = 3.5
@@ -21,6 +21,24 @@ RATIOS = {  # name → (numerator, denominator, factor); REPORT_FORMAT §3.6
     "Доля учебников в фонде, %": ("P07", "P06", 1.0),
 }
 KEY_RATIOS = ("Читаемость", "Посещаемость", "Обращаемость фонда", "Книгообеспеченность")
+# Every ratio says what it counts per what (DOMAIN_NOTES §2.1); the head noun agrees with the number shown.
+RATIO_UNITS = {"Читаемость": "книг на читателя", "Посещаемость": "посещений на читателя",
+               "Обращаемость фонда": "раз", "Книгообеспеченность": "книг на читателя"}
+RATIO_DIGITS = 2  # one number of decimals for every ratio, in cards, tables and their changes
+# Short Russian headers for the indicator columns: a reader never meets the format's codes (P01…).
+INDICATOR_LABELS = {
+    "P01": "Обучающихся", "P02": "Пользователей", "P03": "Пользователей-обучающихся", "P04": "Посещений",
+    "P05": "Книговыдача, экз.", "P06": "Фонд, экз.", "P07": "Учебников, экз.", "P08": "Художественной лит., экз.",
+    "P09": "Поступило, экз.", "P10": "Выбыло, экз.", "P11": "Обеспеченность учебниками",
+    "P12": "Площадь, м²", "P13": "Посадочных мест", "P14": "Мест с ПК", "P15": "Мест с Интернетом",
+    "P16": "Компьютеров", "P17": "Электронный каталог", "P18": "АБИС", "P20": "Массовых мероприятий",
+    "P21": "Публикаций на сайте", "P22": "Раздел «Школьные ИБЦ» на сайте",
+}
+
+
+def indicator_label(code: str) -> str:
+    """The short Russian header of an indicator's column (its code only when the format adds one unknown here)."""
+    return INDICATOR_LABELS.get(code, code)
 ZONES = ("P19.1", "P19.2", "P19.3", "P19.4", "P19.5", "P19.6", "P19.7")
 TOTALLED = ("P01", "P02", "P03", "P04", "P05", "P06", "P07", "P08", "P09", "P10", "P12", "P13", "P14", "P15",
             "P16", "P20", "P21")
@@ -85,25 +103,24 @@ def build_library(indicators: pd.DataFrame, schools: list[str], district: Distri
         column = wide[indicator.code] if indicator.code in wide else pd.Series(dtype=float)
         base = int(column.count())
         if indicator.kind == "yes_no":
-            rows.append({"Код": indicator.code, "Показатель": indicator.name, "Ед. изм.": "доля ОО «да», %",
-                         "Значение": share(float((column == 1).sum()), base), "Данные ОО": base})
+            rows.append({"Показатель": indicator.name, "Ед. изм.": "доля ОО «да», %",
+                         "Значение": Share(int((column == 1).sum()), base), "Данные ОО": base})
         elif indicator.code in TOTALLED:
-            rows.append({"Код": indicator.code, "Показатель": indicator.name, "Ед. изм.": indicator.unit,
+            rows.append({"Показатель": indicator.name, "Ед. изм.": indicator.unit,
                          "Значение": float(column.sum()) if base else None, "Данные ОО": base})
         else:  # P11 is a percentage per school: its median is the district figure, as a share 0–1
             median = float(column.median()) / 100 if base else None
-            rows.append({"Код": indicator.code, "Показатель": indicator.name + " (медиана)",
+            rows.append({"Показатель": indicator.name + " (медиана по ОО)",
                          "Ед. изм.": indicator.unit, "Значение": median, "Данные ОО": base})
     totals = pd.DataFrame(rows)
     district_values = district_ratios(wide)
-    ratio_rows = [{"Показатель": name, "Ед. изм.": "%" if name.endswith("%") else "", "Значение": value,
+    ratio_rows = [{"Показатель": name, "Ед. изм.": "%" if name.endswith("%") else RATIO_UNITS[name], "Значение": value,
                    "Медиана по ОО": float(derived[name].median()) if derived[name].count() else None,
                    "Данные ОО": int(derived[name].count())} for name, value in district_values.items()]
     ratio_table = pd.DataFrame(ratio_rows)
     zones = pd.DataFrame([{"Зона": indicator.name.removeprefix("Зона ИБЦ: "),
-                           "ОО с зоной": int((wide[indicator.code] == 1).sum()) if indicator.code in wide else 0,
-                           "Доля ОО, %": share(float((wide[indicator.code] == 1).sum()),
-                                               float(wide[indicator.code].count()))
+                           "Доля ОО с зоной, % (n из N)": Share(int((wide[indicator.code] == 1).sum()),
+                                                                int(wide[indicator.code].count()))
                            if indicator.code in wide else None}
                           for indicator in district.indicators if indicator.code in ZONES])
     outlier_rows = []
@@ -112,24 +129,15 @@ def build_library(indicators: pd.DataFrame, schools: list[str], district: Distri
         median = derived[name].median()
         for school in flags[flags].index:
             outlier_rows.append({"Код ОО": school, "Наименование": names.get(school, ""), "Показатель": name,
-                                 "Ед. изм.": "%" if name.endswith("%") else "",
+                                 "Ед. изм.": "%" if name.endswith("%") else RATIO_UNITS[name],
                                  "Значение ОО": derived.at[school, name], "Медиана по району": median})
     outliers = pd.DataFrame(outlier_rows, columns=["Код ОО", "Наименование", "Показатель", "Ед. изм.",
                                                    "Значение ОО", "Медиана по району"])
     per_school = pd.concat([wide.reindex(columns=[code for code in TOTALLED if code in wide]), derived], axis=1)
     per_school.insert(0, "Наименование", [names.get(code, "") for code in per_school.index])
-    per_school = per_school.reset_index().rename(columns={"school": "Код ОО"})
+    per_school = per_school.reset_index().rename(columns={"school": "Код ОО", **INDICATOR_LABELS})
     reporting = int(wide.notna().any(axis=1).sum()) if len(wide.columns) else 0
-    figures = [
-        Figure("Обучающихся (P01)", _sum(wide, "P01"), "чел.", _base(wide, "P01"), n),
-        Figure("Пользователей библиотек (P02)", _sum(wide, "P02"), "чел.", _base(wide, "P02"), n),
-        Figure("Охват обучающихся", district_values["Охват обучающихся, %"], "%", _base(wide, "P03"), n),
-        Figure("Библиотечный фонд (P06)", _sum(wide, "P06"), "экз.", _base(wide, "P06"), n),
-        Figure("Читаемость", district_values["Читаемость"], "", _base(wide, "P05"), n),
-        Figure("Обращаемость фонда", district_values["Обращаемость фонда"], "", _base(wide, "P05"), n),
-        Figure("Среднее число зон ИБЦ", float(derived["Зон ИБЦ"].mean()) if derived["Зон ИБЦ"].count() else None,
-               "", int(derived["Зон ИБЦ"].count()), n),
-    ]
+    figures = library_figures(wide, derived, n)
     notes = []
     if not reporting:
         notes.append("В принятых отчётах нет показателей библиотек.")
@@ -142,6 +150,33 @@ def build_library(indicators: pd.DataFrame, schools: list[str], district: Distri
     key = derived[list(KEY_RATIOS)].copy()
     return Section("Ресурсы и деятельность библиотек", figures if reporting else [], tables, notes), key, \
         wide, derived
+
+
+def library_figures(wide: pd.DataFrame, derived: pd.DataFrame, n: int) -> list[Figure]:
+    """The library's key figures over the schools in *wide* (of *n*): totals, ratios from totals, zones."""
+    district_values = district_ratios(wide)
+    zones = derived["Зон ИБЦ"] if "Зон ИБЦ" in derived else pd.Series(dtype=float)
+    return [
+        Figure("Обучающихся", _sum(wide, "P01"), "чел.", _base(wide, "P01"), n),
+        Figure("Пользователей библиотек", _sum(wide, "P02"), "чел.", _base(wide, "P02"), n),
+        Figure("Охват обучающихся", district_values["Охват обучающихся, %"], "%", _base(wide, "P03"), n,
+               counts=_people(wide, "P03", "P01")),
+        Figure("Библиотечный фонд", _sum(wide, "P06"), "экз.", _base(wide, "P06"), n),
+        Figure("Читаемость", district_values["Читаемость"], RATIO_UNITS["Читаемость"], _base(wide, "P05"), n,
+               digits=RATIO_DIGITS),
+        Figure("Обращаемость фонда", district_values["Обращаемость фонда"], RATIO_UNITS["Обращаемость фонда"],
+               _base(wide, "P05"), n, digits=RATIO_DIGITS),
+        Figure("Среднее число зон ИБЦ в ОО", float(zones.mean()) if zones.count() else None, "зона",
+               int(zones.count()), n, digits=RATIO_DIGITS),
+    ]
+
+
+def _people(wide: pd.DataFrame, part: str, whole: str) -> Share | None:
+    """The people a share of people is made of, over the schools having both counts: «5 772 из 7 574 чел.»."""
+    if part not in wide or whole not in wide:
+        return None
+    both = wide[[part, whole]].dropna()
+    return Share(float(both[part].sum()), float(both[whole].sum()), "чел.")
 
 
 def _sum(wide: pd.DataFrame, code: str) -> float | None:

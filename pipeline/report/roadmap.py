@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipeline.district.roadmap import Campaign, District
 from pipeline.report.library import indicator_values
-from pipeline.report.model import Figure, Section, share
+from pipeline.report.model import Figure, Section, Share, share
 
 # The five statuses of a roadmap item (REPORT_FORMAT §3.2), in the order a reader scans them.
 STATUSES = ("выполнено", "выполнено ранее", "в работе", "не выполнено", "не требуется")
@@ -34,6 +34,15 @@ def status_counts(matrix: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(counts).T.reindex(columns=list(STATUSES)).fillna(0).astype(int)
     frame.index.name = "item"
     return frame
+
+
+def done_shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per item: schools done (either kind), schools it applies to, the share done of those, and «не требуется»
+    apart — the one rule for every share of the report: «не требуется» never enters the denominator."""
+    done = counts["выполнено"] + counts["выполнено ранее"]
+    applicable = counts[["выполнено", "выполнено ранее", "в работе", "не выполнено"]].sum(axis=1)
+    return pd.DataFrame({"done": done, "applicable": applicable,
+                         "share": done / applicable.replace(0, np.nan), "not_required": counts[NOT_REQUIRED]})
 
 
 def implementation_index(matrix: pd.DataFrame) -> pd.DataFrame:
@@ -71,22 +80,16 @@ def build_roadmap(items: pd.DataFrame, titles: pd.DataFrame, schools: list[str],
     """The roadmap section, and the status counts, status matrix and index by school the charts draw."""
     matrix = item_statuses(items, schools, district)
     counts = status_counts(matrix)
-    answered = counts.sum(axis=1)
-    done = counts["выполнено"] + counts["выполнено ранее"]
+    shares = done_shares(counts)
     by_item = pd.DataFrame({
         "Код": counts.index,
         "Мероприятие": [district.item(code).title for code in counts.index],
-        "Этап": [district.item(code).stage for code in counts.index],
-        "Срок": [district.item(code).due_label for code in counts.index],
         **{status: counts[status].to_numpy() for status in STATUSES},
-        "Выполнено, %": (done / answered.replace(0, np.nan)).to_numpy(),
+        DONE_SHARE: [Share(done, applicable) for done, applicable in zip(shares["done"], shares["applicable"],
+                                                                          strict=True)],
     })
-    stages = []
-    for stage in sorted({item.stage for item in district.items}):
-        codes = [item.code for item in district.items if item.stage == stage]
-        stage_counts = counts.loc[codes].sum()
-        total = stage_counts.sum()
-        stages.append({"Этап": stage, **{f"{status}, %": share(stage_counts[status], total) for status in STATUSES}})
+    stages = [stage_shares(stage, counts.loc[[item.code for item in district.items if item.stage == stage]])
+              for stage in sorted({item.stage for item in district.items})]
     index = implementation_index(matrix)
     index["name"] = index["school"].map(names)
     index = index.sort_values(["index", "school"], ascending=[False, True]).reset_index(drop=True)
@@ -94,12 +97,7 @@ def build_roadmap(items: pd.DataFrame, titles: pd.DataFrame, schools: list[str],
         "Место": range(1, len(index) + 1), "Код ОО": index["school"], "Наименование": index["name"],
         "Выполнено": index["done"], "Применимо": index["applicable"], "Индекс внедрения, %": index["index"]})
     n = len(schools)
-    mean_index = float(index["index"].mean()) if n else None
-    all_done = int((index["done"] == index["applicable"]).sum()) if n else 0
-    figures = [
-        Figure("Средний индекс внедрения", mean_index, "%", n, n),
-        Figure("ОО, выполнившие все применимые мероприятия", all_done, "ОО", n, n),
-    ]
+    figures = index_figures(index, n)
     late = overdue(items, titles, district, campaign)
     tables = {"Статусы мероприятий дорожной карты": by_item, "Статусы по этапам": pd.DataFrame(stages),
               "Нарушения сроков": late, "Индекс внедрения по ОО": ranking}
@@ -108,14 +106,52 @@ def build_roadmap(items: pd.DataFrame, titles: pd.DataFrame, schools: list[str],
         ["school", "name", "index", "done", "applicable"]]
 
 
+# The header of a column of Share cells: the share and the counts it is made of.
+DONE_SHARE = "Выполнено из применимых, %"
+
+
+def stage_shares(stage: str, counts: pd.DataFrame) -> dict[str, object]:
+    """One stage's row: each status's share of the applicable marks (school × item), «не требуется» counted apart."""
+    totals = counts.sum()
+    applicable = int(sum(totals[status] for status in STATUSES if status != NOT_REQUIRED))
+    return {"Этап": stage, "Применимых отметок": applicable,
+            **{f"{status}, %": Share(int(totals[status]), applicable)
+               for status in STATUSES if status != NOT_REQUIRED},
+            NOT_REQUIRED: int(totals[NOT_REQUIRED])}
+
+
+def index_figures(index: pd.DataFrame, n: int) -> list[Figure]:
+    """The mean implementation index and the schools that did everything applicable, over the schools to
+    which at least one item applies; the others are said apart."""
+    applying = index[index["applicable"] > 0]
+    outside = n - len(applying)
+    note = f"без применимых мероприятий: {outside}\u00a0ОО" if outside else ""
+    mean_index = float(applying["index"].mean()) if len(applying) else None
+    all_done = int((applying["done"] == applying["applicable"]).sum())
+    return [
+        Figure("Средний индекс внедрения", mean_index, "%", len(applying), n, note=note),
+        Figure("ОО, выполнившие все применимые мероприятия", all_done, "ОО", len(applying), n,
+               counts=Share(all_done, len(applying)), note=note),
+    ]
+
+
+def item_share_figure(label: str, item_rows: pd.DataFrame, n: int) -> Figure:
+    """The share of schools that did one item, of the schools it applies to; «не требуется» said apart."""
+    by_school = item_rows.drop_duplicates("school") if len(item_rows) else item_rows
+    statuses = by_school["status"] if len(by_school) else pd.Series(dtype=object)
+    done = int(statuses.isin(DONE).sum())
+    applicable = int(statuses.isin(DONE + OPEN).sum())
+    not_required = int((statuses == NOT_REQUIRED).sum())
+    note = f"не требуется: {not_required}\u00a0ОО" if not_required else ""
+    return Figure(label, share(done, applicable), "%", len(by_school), n, counts=Share(done, applicable), note=note)
+
+
 def build_regulation(items: pd.DataFrame, schools: list[str], district: District,
                      names: dict[str, str]) -> Section:
     """Share of schools with each regulation document adopted (items 1.1, 1.3, 1.4а, 1.4б), and their details."""
     n = len(schools)
-    figures = []
-    for code in REGULATION_ITEMS:
-        done = items[(items["item"] == code) & items["status"].isin(DONE)]["school"].nunique() if len(items) else 0
-        figures.append(Figure(district.item(code).title, share(done, n), "%", n, n))
+    figures = [item_share_figure(district.item(code).title, items[items["item"] == code] if len(items) else items,
+                                 n) for code in REGULATION_ITEMS]
     documents = items[items["item"].isin(REGULATION_ITEMS) & items["status"].isin(DONE)] if len(items) else items
     details = pd.DataFrame({
         "Код ОО": documents["school"] if len(documents) else [],
@@ -139,14 +175,17 @@ def build_informing(items: pd.DataFrame, indicators: pd.DataFrame, schools: list
     p22 = indicator_values(indicators, "P22")
     p21 = indicator_values(indicators, "P21")
     posts = items[items["item"] == publications] if len(items) else items
+    with_site = int((p22 == 1).sum())
     figures = [
-        Figure("ОО с разделом «Школьные ИБЦ» на сайте (мероприятие 2)", share(len(site_done), n), "%", n, n),
-        Figure("Раздел «Школьные ИБЦ» на сайте (P22)", share(float((p22 == 1).sum()), p22.count()), "%",
-               int(p22.count()), n),
-        Figure("Публикаций о работе библиотекаря (мероприятие 4.1)",
-               float(posts["quantity"].sum()) if len(posts) else 0, "", int(posts["quantity"].count()) if len(posts)
-               else 0, n),
-        Figure("Публикаций о работе библиотеки на сайте (P21)", float(p21.sum()), "", int(p21.count()), n),
+        # One school may give several rows (links) for item 2: count schools, not rows.
+        item_share_figure("ОО с разделом «Школьные ИБЦ» на сайте (мероприятие 2)",
+                          items[items["item"] == website] if len(items) else items, n),
+        Figure("Раздел «Школьные ИБЦ» на сайте (по показателям библиотеки)", share(with_site, p22.count()), "%",
+               int(p22.count()), n, counts=Share(with_site, int(p22.count()))),
+        Figure("Публикации о работе библиотекаря (мероприятие 4.1)",
+               float(posts["quantity"].sum()) if len(posts) else 0, "публикация",
+               int(posts["quantity"].count()) if len(posts) else 0, n),
+        Figure("Публикации о работе библиотеки на сайте ОО", float(p21.sum()), "публикация", int(p21.count()), n),
     ]
     links = []
     for record in (items[items["item"].isin([website, publications])].itertuples() if len(items) else []):
@@ -159,8 +198,8 @@ def build_informing(items: pd.DataFrame, indicators: pd.DataFrame, schools: list
     per_school = pd.DataFrame({
         "Код ОО": schools, "Наименование": [names.get(code, "") for code in schools],
         "Раздел на сайте": [("да" if code in with_section else "нет") for code in schools],
-        "Публикаций (4.1)": [_float(quantities.get(code)) for code in schools],
-        "Публикаций (P21)": [p21.get(code) for code in schools],
+        "Публикаций о библиотекаре (4.1)": [_float(quantities.get(code)) for code in schools],
+        "Публикаций о библиотеке": [p21.get(code) for code in schools],
     })
     notes = [] if n else ["Принятых отчётов нет: сведений об информировании нет."]
     tables = {"Информирование по ОО": per_school, "Ссылки на разделы и публикации": link_frame}

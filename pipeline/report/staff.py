@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.report.model import Figure, Section, share
+from pipeline.report.model import Figure, Section, Share, share
+
+PEOPLE = "чел."
 
 
 def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) -> Section:
@@ -23,22 +25,20 @@ def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) 
     pedagogues = staff[staff["position"] == "педагог-библиотекарь"]
     others = staff[staff["position"] != "педагог-библиотекарь"]
     figures = [
-        Figure("Сотрудников библиотек", len(staff), "чел.", reporting, n),
-        Figure("Всего ставок", float(staff["rate"].sum()), "", reporting, n),
-        Figure("КПК за последние 3 года: педагоги-библиотекари", share(float(pedagogues["kpk"].sum()),
-               len(pedagogues)), "%", int(pedagogues["school"].nunique()), n),
-        Figure("КПК за последние 3 года: остальные сотрудники", share(float(others["kpk"].sum()), len(others)),
-               "%", int(others["school"].nunique()), n),
+        Figure("Сотрудников библиотек", len(staff), PEOPLE, reporting, n),
+        Figure("Всего ставок", float(staff["rate"].sum()), "ставка", reporting, n, digits=2),
+        people_share("Педагоги-библиотекари с КПК за последние 3 года", pedagogues, "kpk", n),
+        people_share("Остальные сотрудники с КПК за последние 3 года", others, "kpk", n),
     ]
     tables = {"Сотрудники по должностям и характеру работы": positions, "Ставки по должностям": rates,
               "Образование сотрудников": education}
     if len(courses):
         trained = courses[["school", "person"]].drop_duplicates()
         figures += [
-            Figure("Прошли обучение в отчётном периоде", len(trained), "чел.", int(courses["school"].nunique()), n),
+            Figure("Прошли обучение в отчётном периоде", len(trained), PEOPLE, int(courses["school"].nunique()), n),
             Figure("Часов обучения всего", float(courses["hours"].sum()), "ч", int(courses["school"].nunique()), n),
             Figure("Доля сотрудников, прошедших обучение в периоде", share(len(trained), len(staff)), "%",
-                   reporting, n),
+                   reporting, n, counts=Share(len(trained), len(staff), PEOPLE)),
         ]
         programmes = courses.groupby("programme", as_index=False).agg(
             people=("person", "count"), hours=("hours", "sum")).rename(
@@ -49,6 +49,13 @@ def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) 
         tables["Организации, проводившие обучение"] = organisations
     notes = [] if len(courses) else ["Сведений о повышении квалификации в отчётном периоде нет."]
     return Section("Кадры и повышение квалификации", figures, tables, notes)
+
+
+def people_share(label: str, people: pd.DataFrame, flag: str, n: int) -> Figure:
+    """The share of *people* with *flag* set: its base is people («6 из 7 чел.»), found in so many of *n* schools."""
+    flagged = int(people[flag].sum()) if len(people) else 0
+    schools = int(people["school"].nunique()) if len(people) else 0
+    return Figure(label, share(flagged, len(people)), "%", schools, n, counts=Share(flagged, len(people), PEOPLE))
 
 
 def build_awards(awards: pd.DataFrame, schools: list[str]) -> Section:
@@ -62,7 +69,9 @@ def build_awards(awards: pd.DataFrame, schools: list[str]) -> Section:
     table = table.reindex(columns=["представлен", "получено"], fill_value=0).reset_index()
     table.columns = ["Уровень", "Представлено", "Получено"]
     kinds = awards["kind"].value_counts().rename_axis("Вид поощрения").reset_index(name="Число")
-    figures = [Figure("Представлений к поощрению", int((awards["status"] == "представлен").sum()), "", reporting, n),
-               Figure("Получено поощрений", int((awards["status"] == "получено").sum()), "", reporting, n)]
+    # The unit is a noun agreeing with the number: «3 представления», «1 поощрение».
+    figures = [Figure("Представлено к поощрению", int((awards["status"] == "представлен").sum()), "представление",
+                      reporting, n),
+               Figure("Получено", int((awards["status"] == "получено").sum()), "поощрение", reporting, n)]
     return Section("Поощрения", figures, {"Поощрения по уровням": table, "Поощрения по видам": kinds})
 

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.report.columns import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
-from pipeline.report.model import YearReport
+from pipeline.report.model import Change, Share, YearReport
 from pipeline.typography import is_absent
 from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 from pipeline.xlsx.stream_sheet import Sheet
@@ -21,6 +21,10 @@ DECIMAL_FORMAT = "#,##0.00"
 SHARE_FORMAT = "0.0%"
 DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+# A change keeps its sign and a true minus; a change of shares is in percentage points.
+POINTS_FORMAT = '+0.0" п. п.";\u22120.0" п. п.";0.0" п. п."'
+SIGNED_FORMATS = {None: "+#,##0;\u2212#,##0;0", 0: "+#,##0;\u2212#,##0;0", 1: "+#,##0.0;\u2212#,##0.0;0.0",
+                  2: "+#,##0.00;\u2212#,##0.00;0.00"}
 HEADER_STYLE = (("bold", True), ("bg_color", "#E6ECF3"), ("pattern", 1), ("text_wrap", True), ("valign", "top"))
 MAX_TITLE = 31
 MAX_WIDTH = 60
@@ -70,12 +74,17 @@ def key_figures(report: YearReport) -> pd.DataFrame:
                 report.awards, report.library, report.dynamics)
     rows = [
         {"Раздел": section.title, "Показатель": figure.label, "Значение": figure.value, "Ед. изм.": figure.unit,
-         "По данным ОО": figure.base, "Всего ОО": figure.of, "Прошлый год": figure.previous,
-         "Изменение": figure.change}
+         "По данным ОО": figure.base, "Всего ОО": figure.of,
+         "Доля: n": figure.counts.part if figure.counts else None,
+         "Доля: из N": figure.counts.whole if figure.counts else None,
+         "N в": (figure.counts.unit or "ОО") if figure.counts else None,
+         "Прошлый год": figure.previous,
+         "Изменение": Change(figure.change, figure.unit, figure.digits) if figure.change is not None else None,
+         "Примечание": figure.note}
         for section in sections for figure in section.figures
     ]
-    columns = ["Раздел", "Показатель", "Значение", "Ед. изм.", "По данным ОО", "Всего ОО", "Прошлый год",
-               "Изменение"]
+    columns = ["Раздел", "Показатель", "Значение", "Ед. изм.", "По данным ОО", "Всего ОО", "Доля: n", "Доля: из N",
+               "N в", "Прошлый год", "Изменение", "Примечание"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -133,6 +142,15 @@ def write_value(book: StreamWorkbook, sheet: Sheet, row: int, column: int, value
     """Write one present value typed: numbers with «# ##0» or «0,0 %», dates as dates, text always as text."""
     if isinstance(value, bool):
         book.write(sheet, row, column, "да" if value else "нет")
+    elif isinstance(value, Share):
+        if value.value is not None:
+            book.write(sheet, row, column, value.value, number_format=SHARE_FORMAT)
+    elif isinstance(value, Change):
+        if value.value is not None and value.unit == "%":
+            book.write(sheet, row, column, round(value.value * 100, 1), number_format=POINTS_FORMAT)
+        elif value.value is not None:
+            book.write(sheet, row, column, float(value.value),
+                       number_format=SIGNED_FORMATS.get(value.digits, SIGNED_FORMATS[2]))
     elif isinstance(value, numbers.Real):
         number = float(value)
         if share:
@@ -160,6 +178,8 @@ def _display_width(value: Any) -> int:
         return 16
     if isinstance(value, dt.date):
         return 10
+    if isinstance(value, (Share, Change)):
+        return len(str(value)) + 1
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return len(f"{float(value):,.2f}") + 1
     return min(MAX_WIDTH, max((len(line) for line in str(value).splitlines()), default=0) + 2)
