@@ -208,6 +208,26 @@ def test_poll_mailbox_refuses_a_30_mb_attachment_and_a_zip_bomb_and_goes_on(setu
     assert rows[1][3] == "вложение «бомба.xlsx» не принято: после распаковки книга заняла бы 200 МБ"
 
 
+def nested_mail(depth: int) -> bytes:
+    """A message of *depth* multiparts one inside the other: Python's parser recurses once a level."""
+    opening = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (level, level)
+                       for level in range(depth))
+    closing = b"".join(b"--b%d--\r\n" % level for level in reversed(range(depth)))
+    return (b"From: lib@test-school.ru\r\nMessage-ID: <nested@test-school.ru>\r\nMIME-Version: 1.0\r\n"
+            + opening + b"Content-Type: text/plain\r\n\r\nx\r\n" + closing)
+
+
+def test_poll_mailbox_refuses_a_message_it_cannot_parse_and_goes_on(setup: Setup, dovecot: Dovecot) -> None:
+    dovecot.append(nested_mail(5000))
+    dovecot.append(school_mail([("отчёт.xlsx", WORKBOOK.read_bytes(), XLSX)]))
+
+    summary = poll(setup, dovecot)
+
+    assert (summary.refused, summary.taken) == (1, 1)
+    assert mail_rows(setup)[0][1:] == ("refused", SCHOOL_ADDRESS, "письмо не удалось разобрать: его структура (MIME) "
+                                                                   "нарушена")
+
+
 def test_poll_mailbox_refuses_an_attachment_over_the_limit_in_a_message_within_it(
         setup: Setup, dovecot: Dovecot) -> None:
     dovecot.append(school_mail([("отчёт.xlsx", os.urandom(MB + MB // 2), XLSX)]))

@@ -17,9 +17,9 @@ _AUTOREPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder")
 _BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
 
 
-def parse_header(header: bytes) -> EmailMessage:
-    """The header block (or a whole message) parsed with the modern policy: RFC 2047 words decoded."""
-    return email.message_from_bytes(header, policy=email.policy.default)  # type: ignore[return-value]
+def parse_message(data: bytes) -> EmailMessage:
+    """A message, or its header block alone, parsed with the modern policy (RFC 2047 and 2231 decoded)."""
+    return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
 
 
 def sender_of(message: EmailMessage) -> str | None:

@@ -12,14 +12,14 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from pipeline import ledger
-from pipeline.atomic import OutputError, atomic_path
+from pipeline.atomic import atomic_path
 from pipeline.district.setup import Setup
 from pipeline.intake.preflight import check_file
 from pipeline.intake.refusal import PreflightError
 from pipeline.ledger import MailMessage, MailOutcome
 from pipeline.mail.attachments import Attachment, other_attachments, report_attachments
-from pipeline.mail.headers import date_of, is_machine_written, message_id_of, parse_header, sender_of
-from pipeline.mail.mailbox import Envelope, Mailbox, MailboxError, open_mailbox
+from pipeline.mail.headers import date_of, is_machine_written, message_id_of, parse_message, sender_of
+from pipeline.mail.mailbox import Envelope, Mailbox, open_mailbox
 from pipeline.mail.settings import MailSettings, imap_password
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 MAIL_FOLDER = "почта"
 # A message may be this many times the attachment limit (base64 adds a third): two full-size workbooks and text.
 MESSAGE_SIZE_FACTOR = 3
+# How many of a message's other attachments the reply names.
+NAMED_OTHERS = 5
 # Containers whose real size preflight checks (a zip bomb is refused here, before it is saved anywhere).
 _ZIP_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 
@@ -70,7 +72,7 @@ def poll_mailbox(setup: Setup, settings: MailSettings, engine: Engine, password:
             taken = ledger.taken_uids(connection, mailbox.uidvalidity)
         new = [uid for uid in mailbox.uids() if uid not in taken]
         envelopes = mailbox.envelopes(new[:settings.max_messages_per_poll])
-        ids = {envelope.uid: message_id_of(parse_header(envelope.header)) for envelope in envelopes}
+        ids = {envelope.uid: message_id_of(parse_message(envelope.header)) for envelope in envelopes}
         with ledger.transaction(engine) as connection:
             seen = ledger.taken_message_ids(connection, [value for value in ids.values() if value])
         for envelope in envelopes:
@@ -98,7 +100,7 @@ def poll_mailbox(setup: Setup, settings: MailSettings, engine: Engine, password:
 def _take(mailbox: Mailbox, envelope: Envelope, setup: Setup, settings: MailSettings, engine: Engine,
           seen: set[str], now: dt.datetime) -> MailMessage | None:
     """Decide one message, saving its spreadsheets; None when it left the mailbox before its body was read."""
-    header = parse_header(envelope.header)
+    header = parse_message(envelope.header)
     message_id = message_id_of(header)
     received = envelope.received or date_of(header) or now
 
@@ -119,26 +121,33 @@ def _take(mailbox: Mailbox, envelope: Envelope, setup: Setup, settings: MailSett
     if raw is None:
         return None
     try:
-        message = parse_header(raw)
+        message = parse_message(raw)
         attachments = report_attachments(message)
         refusal = _refusal(attachments, settings, setup.district.max_rows_per_sheet)
         others = other_attachments(message) if not attachments else []
-    except (MailboxError, OutputError):
-        raise
+    except OSError:
+        raise  # the machine's trouble (no room for preflight's temporary copy), not the message's
     except Exception as error:  # any fault of one message's MIME costs that message only
         log.warning("Письмо UID %d не разобрано: %r", envelope.uid, error)
-        return outcome(MailOutcome.REFUSED, f"письмо не удалось разобрать ({type(error).__name__})")
+        return outcome(MailOutcome.REFUSED, "письмо не удалось разобрать: его структура (MIME) нарушена")
     if refusal:
         log.warning("Письмо UID %d отклонено: %s", envelope.uid, refusal)
         return outcome(MailOutcome.REFUSED, refusal)
     if not attachments:
-        detail = ("во вложениях нет таблицы: " + ", ".join(f"«{name}»" for name in others)) if others \
-            else "в письме нет вложений"
-        return outcome(MailOutcome.NO_ATTACHMENT, detail)
+        return outcome(MailOutcome.NO_ATTACHMENT, _no_table(others))
     folder = _message_folder(engine, mailbox.uidvalidity, envelope.uid, received)
     paths = tuple(_save(setup.drop_folder, f"{folder}/{attachment.name}", attachment.data, received)
                   for attachment in attachments)
     return outcome(MailOutcome.TAKEN, paths=paths)
+
+
+def _no_table(others: list[str]) -> str:
+    """What a message without a spreadsheet had instead, for the reply saying what to send."""
+    if not others:
+        return "в письме нет вложений"
+    shown = ", ".join(f"«{name}»" for name in others[:NAMED_OTHERS])
+    more = f" и ещё {len(others) - NAMED_OTHERS}" if len(others) > NAMED_OTHERS else ""
+    return f"во вложениях нет таблицы: {shown}{more}"
 
 
 def _refusal(attachments: list[Attachment], settings: MailSettings, max_rows: int) -> str | None:
