@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,16 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from pipeline import ledger  # noqa: E402
 from pipeline.collect import run as collection  # noqa: E402
 from pipeline.collect.plan import PlannedUnit  # noqa: E402
+from pipeline.collect.senders import HELD_LABEL, REFUSED_LABEL  # noqa: E402
 from pipeline.collect.status import CampaignStatus  # noqa: E402
 from pipeline.district.roadmap import load_district  # noqa: E402
 from pipeline.district.setup import load_setup  # noqa: E402
 from pipeline.judge.verdict import Rules  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
+from pipeline.mail import outgoing  # noqa: E402
+from pipeline.mail.intake import poll_mailbox  # noqa: E402
+from pipeline.mail.mailbox import MailboxError  # noqa: E402
+from pipeline.mail.settings import MailPasswordError, MailSettings, load_mail_settings  # noqa: E402
 from pipeline.report import annual  # noqa: E402
 from pipeline.statuses import SchoolState  # noqa: E402
 
@@ -50,6 +56,7 @@ CLUSTER_BATCHES_AHEAD = 8
 # futures, so their arguments go in quote(), which Prefect passes on without walking it.
 build_report = task(name="aggregate", cache_policy=NO_CACHE)(annual.build_report)
 write_report = task(name="render", cache_policy=NO_CACHE)(annual.write_report)
+send_mail = task(name="send-mail", cache_policy=NO_CACHE)(outgoing.send_mail)
 
 
 def _year(year: int | None) -> int:
@@ -106,27 +113,62 @@ def _progress(done: int, total: int) -> None:
         sys.stderr.write(f"\rОбработано файлов: {done} из {total}" + ("\n" if done >= total else ""))
 
 
+@task(name="poll-mailbox", cache_policy=NO_CACHE)
+def poll_mail(setup: Any, settings: MailSettings) -> tuple[int, list[str]]:
+    """Take new mail into the drop folder: (messages taken, warnings). A mailbox out of reach is a warning."""
+    engine = ledger.open_ledger(setup.ledger_url)
+    try:
+        return poll_mailbox(setup, settings, engine).taken, []
+    except (MailboxError, MailPasswordError) as error:
+        return 0, [f"Почтовый ящик не опрошен: {error}. Сбор идёт по папке; письма будут взяты при следующем запуске."]
+    finally:
+        engine.dispose()
+
+
+def _mail_settings(inputs: Path, dry_run: bool) -> MailSettings | None:
+    """[mail] of district.toml (None without it); --dry-run makes any a dry run."""
+    settings = load_mail_settings(inputs)
+    return replace(settings, dry_run=True) if settings is not None and dry_run else settings
+
+
+def _collect_with_mail(setup: Any, cluster: str | None, settings: MailSettings | None) -> outgoing.MailedCollection:
+    """Poll the mailbox, collect, then answer what was judged and remind who is due (without [mail]: collect)."""
+    if settings is None:
+        return outgoing.with_mail(_collect(setup, cluster), None)
+    taken, warnings = poll_mail(quote(setup), quote(settings))
+    summary = _collect(setup, cluster)
+    mail = send_mail(quote(setup), quote(settings), quote(summary.status), dry_run=settings.dry_run)
+    return outgoing.with_mail(summary, replace(mail, taken=taken, warnings=warnings + mail.warnings))
+
+
 @flow(name="collect")
 def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-            ledger_url: str | None = None, cluster: str | None = None) -> collection.CollectionSummary:
-    """Ingest what is new in the year's drop folder; refresh ledger, feedback and status.
+            ledger_url: str | None = None, cluster: str | None = None,
+            dry_run: bool = False) -> outgoing.MailedCollection:
+    """Take new mail, ingest what is new in the year's drop folder; refresh ledger, feedback and status;
+    send the replies and reminders (*dry_run*: write them as .eml files).
 
     *cluster*: run it with run_flow, which sets the task runner to match.
     """
     setup = load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
+    settings = _mail_settings(setup.inputs, dry_run)
     with campaign_lock(setup.outputs, setup.year):
-        summary = _collect(setup, cluster)
+        summary = _collect_with_mail(setup, cluster, settings)
     publish_status(summary.status)
     return summary
 
 
 @flow(name="annual-report")
 def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-                  ledger_url: str | None = None, cluster: str | None = None) -> dict[str, Path]:
-    """A last collection pass, then the consolidated report: svod.xlsx, report.pdf, report.html."""
+                  ledger_url: str | None = None, cluster: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """A last collection pass (mail included), then the consolidated report: svod.xlsx, report.pdf, report.html.
+
+    Returns the paths, and under «mail» what went out (None without [mail]).
+    """
     setup = load_setup(Path(inputs), Path(outputs), _year(year), ledger_url)
+    settings = _mail_settings(setup.inputs, dry_run)
     with campaign_lock(setup.outputs, setup.year):
-        summary = _collect(setup, cluster)
+        summary = _collect_with_mail(setup, cluster, settings)
         engine = ledger.open_ledger(setup.ledger_url)
         try:
             report = build_report(quote(setup), quote(engine), dt.datetime.now().replace(microsecond=0))
@@ -136,7 +178,7 @@ def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str 
     publish_status(summary.status)
     create_link_artifact(key=f"report-{setup.year}", link=paths["pdf"].resolve().as_uri(),
                          link_text=f"Итоговый отчёт {setup.year} (PDF)")
-    return paths
+    return {**paths, "mail": summary.mail}
 
 
 def run_flow(flow_: Any, cluster: str | None = None, **parameters: Any) -> Any:
@@ -191,16 +233,22 @@ def _reachable_api() -> Iterator[None]:
 def publish_status(status: CampaignStatus) -> None:
     """The status table (keyed, so the UI keeps its history) and today's call list as artifacts."""
     year = status.campaign.year
+    held, refused = status.held_schools, status.refused_schools
     create_table_artifact(
         key=f"collection-status-{year}",
-        table=[{"Код ОО": school.code, "Наименование": school.name, "Состояние": school.state.label}
+        table=[{"Код ОО": school.code, "Наименование": school.name,
+                "Состояние": "; ".join([school.state.label] + [HELD_LABEL] * (school.code in held)
+                                       + [REFUSED_LABEL] * (school.code in refused))}
                for school in status.schools],
         description=f"Ход сбора отчётов ИБЦ, кампания {year}",
     )
-    to_call = [school for school in status.schools if school.state in (SchoolState.MISSING, SchoolState.REJECTED)]
+    to_call = [school for school in status.schools
+               if school.state in (SchoolState.MISSING, SchoolState.REJECTED) or school.code in held | refused]
     lines = [f"# Кому позвонить сегодня — кампания {year}", "",
              f"Срок сдачи: {status.campaign.deadline:%d.%m.%Y}; осталось дней: {status.days_left}.", ""]
-    lines += [f"- {school.code} {school.name}: {school.state.label}" for school in to_call]
+    for school in to_call:
+        notes = [HELD_LABEL] * (school.code in held) + [REFUSED_LABEL] * (school.code in refused)
+        lines.append(f"- {school.code} {school.name}: {'; '.join([school.state.label, *notes])}")
     if not to_call:
         lines.append("Все школы сдали отчёт.")
     create_markdown_artifact(key=f"call-list-{year}", markdown="\n".join(lines),
@@ -212,9 +260,17 @@ class ServeError(Exception):
 
 
 def deployments(inputs: Path, outputs: Path) -> list[Any]:
-    """The scheduled collection (working days in the window) and the annual report after it closes."""
+    """The scheduled collection (working days in the window), the annual report after it closes, and with
+    [mail] the mailbox polled every N minutes in working hours on the collection's days."""
     schedule = load_district(inputs).schedule
     parameters = {"inputs": str(inputs.resolve()), "outputs": str(outputs.resolve())}
+    settings = load_mail_settings(inputs)
+    polling = []
+    if settings is not None:
+        polling.append(collect.to_deployment(
+            name="почта", parameters=parameters,
+            schedules=[Cron(poll_cron(settings, schedule.collect_cron), timezone=schedule.timezone)],
+            description=f"Приём отчётов из почтового ящика и ответы школам (каждые {settings.poll_minutes} мин)"))
     return [
         collect.to_deployment(name="сбор-отчётов", parameters=parameters,
                               schedules=[Cron(schedule.collect_cron, timezone=schedule.timezone)],
@@ -222,7 +278,14 @@ def deployments(inputs: Path, outputs: Path) -> list[Any]:
         annual_report.to_deployment(name="итоговый-отчёт", parameters=parameters,
                                     schedules=[Cron(schedule.report_cron, timezone=schedule.timezone)],
                                     description="Итоговый отчёт после закрытия окна сбора"),
+        *polling,
     ]
+
+
+def poll_cron(settings: MailSettings, collect_cron: str) -> str:
+    """Every poll_minutes within poll_hours, on the days, months and weekdays of the scheduled collection."""
+    minute, hour, *_ = settings.poll_cron.split()
+    return " ".join([minute, hour, *collect_cron.split()[2:]])
 
 
 def serve_deployments(inputs: Path = Path("inputs"), outputs: Path = Path("outputs")) -> None:

@@ -57,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="проверять файлы на кластере Dask: адрес планировщика (tcp://хост:8786) или "
                               "local — кластер на этой машине; журнал тогда — PostgreSQL (--ledger)")
 
-    collect = commands.add_parser("collect", parents=[common, cluster], help="принять новые файлы из inputs/<год>/")
+    mail = argparse.ArgumentParser(add_help=False)
+    mail.add_argument("--dry-run", action="store_true",
+                      help="не отправлять письма школам и не опрашивать почтовый ящик, а записать письма файлами "
+                           ".eml в outputs/<год>/outbox/ (если в district.toml есть раздел [mail])")
+
+    collect = commands.add_parser("collect", parents=[common, cluster, mail],
+                                  help="принять новые файлы из inputs/<год>/ и почты, ответить школам")
     collect.add_argument("--year", type=int, required=True)
     collect.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
 
@@ -68,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", parents=[common], help="создать шаблоны отчётов для школ")
     templates.add_argument("--year", type=int, required=True)
 
-    report = commands.add_parser("report", parents=[common, cluster],
+    report = commands.add_parser("report", parents=[common, cluster, mail],
                                  help="итоговый отчёт за год: PDF, HTML и свод в Excel")
     report.add_argument("--year", type=int, required=True)
 
@@ -158,7 +164,7 @@ def run_collect(arguments: argparse.Namespace) -> int:
 
     summary = run_interruptible(flows.run_flow, flows.collect, arguments.cluster, year=arguments.year,
                                 inputs=str(arguments.inputs), outputs=str(arguments.outputs),
-                                ledger_url=arguments.ledger)
+                                ledger_url=arguments.ledger, dry_run=arguments.dry_run)
     if arguments.json:
         print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -174,12 +180,24 @@ def run_report(arguments: argparse.Namespace) -> int:
 
     paths = run_interruptible(flows.run_flow, flows.annual_report, arguments.cluster, year=arguments.year,
                               inputs=str(arguments.inputs), outputs=str(arguments.outputs),
-                              ledger_url=arguments.ledger)
+                              ledger_url=arguments.ledger, dry_run=arguments.dry_run)
     print(f"Готово за {time.monotonic() - started:.0f} с.")
     print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
     print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")
     print(f"Свод (Excel):  {Path(paths['svod']).resolve()}")
+    _print_mail(paths.get("mail"))
     return EXIT_OK
+
+
+def _print_mail(mail: Any) -> None:
+    """What went out by mail, and why something could not (nothing without [mail])."""
+    if mail is None:
+        return
+    for warning in mail.warnings:
+        print(f"Внимание: {warning}", file=sys.stderr)
+    if mail.taken:
+        print(f"Из почты взято писем с отчётами: {mail.taken}")
+    print(mail.line())
 
 
 def run_serve(arguments: argparse.Namespace) -> int:
@@ -216,6 +234,7 @@ def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
     print(format_status(summary.status))
     print(f"Статус сбора: {outputs / str(summary.year) / 'status.html'}")
     print(f"Ответы школам: {outputs / str(summary.year) / 'feedback'}")
+    _print_mail(summary.mail)
 
 
 def run_status(arguments: argparse.Namespace) -> int:
