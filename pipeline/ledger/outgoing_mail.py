@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, cast, literal, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.ledger.queries import chunks
 from pipeline.ledger.tables import files, mail_files, mail_messages, outbox, submissions
+from pipeline.statuses import SubmissionStatus
 
 
 class LetterKind(StrEnum):
@@ -128,11 +129,6 @@ def refused_letters(connection: Connection, year: int) -> list[OutboxRow]:
     return [_row(row) for row in connection.execute(query)]
 
 
-def first_recorded(connection: Connection, year: int) -> dt.datetime | None:
-    """When the campaign's first message was recorded: replies are owed for what was judged since."""
-    return connection.execute(select(func.min(outbox.c.recorded_at)).where(outbox.c.year == year)).scalar()
-
-
 def count_attempt(connection: Connection, letter: int) -> None:
     connection.execute(update(outbox).where(outbox.c.id == letter).values(attempts=outbox.c.attempts + 1))
 
@@ -163,8 +159,11 @@ def mailed_submissions(connection: Connection, year: int) -> dict[int, MailedSub
     return result
 
 
-def submissions_since(connection: Connection, year: int, since: dt.datetime) -> list[int]:
-    """The campaign's submissions processed at or after *since*, in id order."""
-    query = (select(submissions.c.id).where(submissions.c.year == year, submissions.c.processed_at >= since)
-             .order_by(submissions.c.id))
+def unanswered_submissions(connection: Connection, year: int, judged_since: dt.datetime) -> list[int]:
+    """The campaign's submissions with no reply in the outbox, in id order; of the superseded ones only those
+    judged at or after *judged_since* (an older one's school has the reply to its later file)."""
+    key = literal(f"{LetterKind.REPLY}:").concat(cast(submissions.c.id, String))
+    answered = select(outbox.c.id).where(outbox.c.key == key).exists()
+    recent = or_(submissions.c.status != SubmissionStatus.SUPERSEDED, submissions.c.processed_at >= judged_since)
+    query = select(submissions.c.id).where(submissions.c.year == year, ~answered, recent).order_by(submissions.c.id)
     return list(connection.execute(query).scalars())

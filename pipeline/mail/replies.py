@@ -18,12 +18,11 @@ from pipeline.findings import Finding
 from pipeline.ledger.outgoing_mail import (
     Letter,
     LetterKind,
-    first_recorded,
     mail_key,
     mailed_submissions,
     recorded_keys,
     reply_key,
-    submissions_since,
+    unanswered_submissions,
 )
 from pipeline.mail.compose import HTML_TYPE, XLSX_TYPE, Attachment, build_message, usable_address
 from pipeline.mail.letters import (
@@ -57,13 +56,11 @@ def letterhead(setup: Setup, settings: MailSettings) -> Letterhead:
 
 def owed_replies(setup: Setup, settings: MailSettings, connection: Connection, judged_since: dt.datetime,
                  states: dict[str, SchoolState], now: dt.datetime) -> OwedReplies:
-    """The replies not yet in the outbox: to files judged since *judged_since* (or since the campaign's first
-    recorded message, if earlier), to every file that came by mail, and to messages with nothing to judge."""
-    since = min(judged_since, first_recorded(connection, setup.year) or judged_since)
+    """The replies not yet in the outbox: one to every judged file of the campaign, whichever run judged it
+    (a dry run records nothing: a later real run sends what it wrote out), but to a superseded file only when
+    it was judged since *judged_since*; and one to each message with nothing to judge."""
     mailed = mailed_submissions(connection, setup.year)
-    candidates = sorted(set(submissions_since(connection, setup.year, since)) | set(mailed))
-    done = recorded_keys(connection, [reply_key(number) for number in candidates])
-    pending = [number for number in candidates if reply_key(number) not in done]
+    pending = unanswered_submissions(connection, setup.year, judged_since)
     stored = ledger.submissions_by_id(connection, pending)
     found = ledger.submission_findings(connection, pending)
     head = letterhead(setup, settings)

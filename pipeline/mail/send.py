@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from pipeline import ledger
 from pipeline.atomic import write_bytes
 from pipeline.ledger.outgoing_mail import Letter, count_attempt, mark_refused, mark_sent, unsent_letters
+from pipeline.mail.mailbox import tls_context
 from pipeline.mail.settings import MailPasswordError, MailSettings, smtp_password
 
 logger = logging.getLogger(__name__)
@@ -34,14 +35,6 @@ class Delivery:
     refused: int  # refused for good (5xx): recorded, shown on status.html, never retried
     unsent: int  # left for the next run: server unreachable, or a temporary (4xx) answer
     warning: str | None  # in Russian, for the analyst, when the server could not be used
-
-
-def tls_context(settings: MailSettings) -> ssl.SSLContext:
-    """The system's certificate authorities, plus the district's own when [mail] cafile names one; hosts checked."""
-    context = ssl.create_default_context()
-    if settings.cafile is not None:
-        context.load_verify_locations(cafile=str(settings.cafile))
-    return context
 
 
 def connect(settings: MailSettings) -> smtplib.SMTP:
