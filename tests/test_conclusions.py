@@ -20,8 +20,9 @@ from pipeline.report.aggregate import CampaignData, build_year_report
 from pipeline.report.annual import AnalystTextError, load_analyst_text, place_in_words
 from pipeline.report.assessment import Assessment
 from pipeline.report.conclusions import build_assessment
-from pipeline.report.recommendations import LISTED_SCHOOLS
+from pipeline.report.recommendations import LISTED_SCHOOLS, school_list
 from pipeline.report.render import _environment
+from pipeline.typography import ru_number
 
 PROJECT = Path(__file__).resolve().parents[1]
 A, B, C, D = "70-001", "70-002", "70-003", "70-004"
@@ -209,7 +210,8 @@ def test_a_region_gets_a_count_the_first_names_and_where_the_full_list_is(distri
     text, points = conclusion(assessment, "Нет принятого")
     assert text == "Нет принятого отчёта у 4\u00a0012\u00a0ОО:"
     assert len(points) == LISTED_SCHOOLS + 1 and points[0] == "ОО B-000001 — отчёт не сдан"
-    assert points[-1] == "и ещё 3\u00a0982\u00a0ОО (полный список — в своде svod.xlsx, лист «ОО без принятого отчёта»)"
+    assert points[-1] == (f"и ещё {ru_number(4012 - LISTED_SCHOOLS)}\u00a0ОО (полный список — в своде svod.xlsx, "
+                          "лист «ОО без принятого отчёта»)")
 
 
 @pytest.mark.parametrize(("sheet", "cell", "message", "place"), [
@@ -264,3 +266,12 @@ def test_the_conclusions_part_shows_every_part_and_escapes_the_analysts_text(tmp
 def test_a_rule_with_an_unknown_placeholder_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(DistrictDataError, match=r"report_rules\.recommendations\[0\]\.action.*\{school\}"):
         district_with(tmp_path, rules=RULES.replace("выполнить мероприятие {item}: {schools}", "{school}"))
+
+
+def test_a_recommendation_names_the_first_schools_of_a_long_list_and_where_the_rest_are() -> None:
+    codes = [f"70-{number:03d}" for number in range(1, LISTED_SCHOOLS + 6)]
+    text = school_list(codes, {code: f"ОО {code}" for code in codes}, "Статусы ОО по мероприятиям")
+    assert text.startswith(f"{LISTED_SCHOOLS + 5}\u00a0ОО, в том числе ОО 70-001, ОО 70-002, ")
+    assert text.count("ОО 70-") == LISTED_SCHOOLS
+    assert text.endswith("(полный список — в своде svod.xlsx, лист «Статусы ОО по мероприятиям»)")
+    assert school_list(codes[:2], {codes[0]: "МБОУ «СОШ № 1»"}, "") == "МБОУ «СОШ № 1», 70-002"

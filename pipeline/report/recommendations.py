@@ -5,10 +5,11 @@ from __future__ import annotations
 from pipeline.district.report_rules import ReportRules, Rule
 from pipeline.report.assessment import Decision, Recommendations
 from pipeline.report.measures import Measure
-from pipeline.typography import ru_number, ru_percent
+from pipeline.typography import count, ru_number, ru_percent
 
-# A sentence names schools while the list reads as one; a region's would run for pages.
-LISTED_SCHOOLS = 30
+# A sentence or a list names schools while it reads as one (the demo's longest list is 10); a region's would
+# run for pages, so past this many the report names the first ones and points at svod.xlsx for the rest.
+LISTED_SCHOOLS = 15
 # Where the full list of the schools concerned is, when a sentence names only the first ones.
 SVOD_SHEETS = {
     "item": "Статусы ОО по мероприятиям",
@@ -24,7 +25,7 @@ def school_list(codes: tuple[str, ...] | list[str], names: dict[str, str], svod_
     named = [names.get(code) or code for code in codes]
     if len(named) <= LISTED_SCHOOLS:
         return ", ".join(named)
-    return (f"{ru_number(len(named))}, в том числе {', '.join(named[:LISTED_SCHOOLS])} "
+    return (f"{count(len(named), 'ОО')}, в том числе {', '.join(named[:LISTED_SCHOOLS])} "
             f"(полный список — в своде svod.xlsx, лист «{svod_sheet}»)")
 
 
