@@ -272,3 +272,35 @@ def test_message_without_a_report_is_answered_only_at_a_register_address(
     assert smtp_server.messages[0].message["Subject"] == "Отчёт ИБЦ 2025: в письме нет файла отчёта"
     assert mail.unanswerable == 1
     assert [item.sender for item in status.unanswered_mail] == ["stranger@elsewhere.example.test"]
+
+
+def test_refused_attachment_gets_a_refusal_at_the_register_address_and_the_run_goes_on(
+        setup: Setup, dovecot: Dovecot, smtp_server: SmtpServer, passwords: None) -> None:
+    big = EmailMessage()
+    big["From"], big["To"], big["Subject"] = SCHOOL_2, DISTRICT, "Отчёт"
+    big["Message-ID"] = "<big@school-2.example.test>"
+    big.set_content("Отчёт во вложении.")
+    big.add_attachment(os.urandom(300_000), maintype=XLSX[0], subtype=XLSX[1], filename="Отчёт.xlsx")
+    dovecot.append(big.as_bytes(policy=email.policy.SMTP), received=RECEIVED)
+    dovecot.append(report_message(SCHOOL_1, folder=setup.outputs.parent), received=RECEIVED)
+
+    _, mail = run_loop(setup, mail_settings(dovecot, smtp_server, max_attachment_bytes=100_000))
+
+    subjects = {message.rcpt_tos: message.message["Subject"] for message in smtp_server.messages}
+    assert subjects == {(SCHOOL_1,): "Отчёт ИБЦ 2025: отклонён, ошибок: 1",
+                        (SCHOOL_2,): "Отчёт ИБЦ 2025: файл не принят"}
+    refusal = next(message.message for message in smtp_server.messages if message.rcpt_tos == (SCHOOL_2,))
+    assert refusal["In-Reply-To"] == "<big@school-2.example.test>"
+    assert "Причина:" in refusal.get_body(("plain",)).get_content()
+    assert mail.sent == 2
+
+
+def test_starttls_server_is_used_when_the_settings_say_so(
+        setup: Setup, dovecot: Dovecot, starttls_smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(IMAP_PASSWORD, dovecot.password)
+    monkeypatch.setenv(SMTP_PASSWORD, starttls_smtp_server.password)
+    dovecot.append(report_message(SCHOOL_1, folder=setup.outputs.parent), received=RECEIVED)
+
+    _, mail = run_loop(setup, mail_settings(dovecot, starttls_smtp_server, smtp_security="starttls"))
+
+    assert mail.sent == 1 and [message.rcpt_tos for message in starttls_smtp_server.messages] == [(SCHOOL_1,)]
