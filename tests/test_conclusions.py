@@ -275,3 +275,16 @@ def test_a_recommendation_names_the_first_schools_of_a_long_list_and_where_the_r
     assert text.count("ОО 70-") == LISTED_SCHOOLS
     assert text.endswith("(полный список — в своде svod.xlsx, лист «Статусы ОО по мероприятиям»)")
     assert school_list(codes[:2], {codes[0]: "МБОУ «СОШ № 1»"}, "") == "МБОУ «СОШ № 1», 70-002"
+
+
+def test_a_campaign_without_accepted_reports_says_so_and_names_who_is_missing(tmp_path: Path) -> None:
+    district = district_with(tmp_path)
+    nothing = campaign_frames(frame("items", []), indicators({}))
+    current = CampaignData(district.campaign(2025), status_of(district, 2025, {A: None, B: None}), nothing)
+    empty = pd.DataFrame(columns=["Код ОО", "Наименование", "Место", "Замечание"])
+    files = pd.DataFrame(columns=["path", "sha256", "school", "status", "arrived_at"])
+    assessment = build_year_report(district, {}, current, None, empty, files, dt.datetime(2025, 11, 5, 9)).assessment
+    assert [(entry.text, entry.points) for entry in assessment.conclusions] == [
+        ("Принятых отчётов нет (ожидалось 2\u00a0ОО); выводы о выполнении дорожной карты сделать нельзя.", ()),
+        ("Нет принятого отчёта у 2\u00a0ОО:", ("МБОУ «СОШ № 1» — отчёт не сдан", "МБОУ «СОШ № 2» — отчёт не сдан"))]
+    assert [group.to for group in assessment.recommendations] == ["Управлению образования"]
