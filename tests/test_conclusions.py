@@ -155,8 +155,8 @@ def test_a_threshold_changed_in_district_toml_changes_the_sentences(tmp_path: Pa
     assert conclusion(before, "ОО с индексом") == ("ОО с индексом внедрения ниже 85\u00a0% нет.", ())
     after = assess(district_with(tmp_path, item_lags_below=0.3, school_support_below=0.95))
     # B: 8 of 9 applicable done (88,9 %), C: 9 of 10 (90 %); both below 95 %, lowest first, with what is open.
-    assert conclusion(after, "Нуждаются") == (
-        "Нуждаются в поддержке — индекс внедрения ниже 95\u00a0% — 2\u00a0ОО:",
+    assert conclusion(after, "Нужна поддержка") == (
+        "Нужна поддержка ОО с индексом внедрения ниже 95\u00a0% (2\u00a0ОО):",
         ("МБОУ «СОШ № 2» — индекс 88,9\u00a0% (8 из 9); не выполнено: 4.2",
          "МБОУ «Лицей „Пример“» — индекс 90,0\u00a0% (9 из 10); в работе: 4.2"))
     assert conclusion(after, "Мероприятий") == (

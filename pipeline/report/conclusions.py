@@ -115,8 +115,9 @@ def _support(status: CampaignStatus, index: pd.DataFrame, matrix: pd.DataFrame,
         points = [f"{name or school} — индекс {ru_percent(share)} ({ru_number(done)} из {ru_number(applicable)}); "
                   f"{_open_items(matrix, school)}"
                   for school, name, share, done, applicable in rows.itertuples(index=False, name=None)]
-        found.append(Conclusion(f"Нуждаются в поддержке — индекс внедрения ниже {threshold} — "
-                                f"{_schools(len(low))}:", _cut(points, INDEX_SHEET, len(low))))
+        # «Нужна поддержка …» agrees with any count; «Нуждаются» would not with «1 ОО».
+        found.append(Conclusion(f"Нужна поддержка ОО с индексом внедрения ниже {threshold} "
+                                f"({_schools(len(low))}):", _cut(points, INDEX_SHEET, len(low))))
     elif len(index):
         found.append(Conclusion(f"ОО с индексом внедрения ниже {threshold} нет."))
     return found
