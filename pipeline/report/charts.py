@@ -37,8 +37,8 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
     "не требуется": ("#e4e4e4", ""),
     NO_DATA: ("#ffffff", ""),
 }
-# Status letters printed in heat-map cells, so a cell reads even where two greys look alike.
-STATUS_LETTER = {"выполнено": "В", "выполнено ранее": "Р", "в работе": "Ж", "не выполнено": "Н", "не требуется": "—"}
+# Marks printed in heat-map cells, so a cell reads even where two greys look alike; the legend says each in words.
+STATUS_MARK = {"выполнено": "+", "выполнено ранее": "(+)", "в работе": "…", "не выполнено": "−", "не требуется": "н/т"}
 BAR = "#3d5a80"
 BAR_LIGHT = "#c5d3e6"
 BAR_PALE = "#e3e9f2"  # opaque: no transparency groups in the PDF/A
@@ -46,7 +46,7 @@ TEXT = "#222222"
 WIDTH_IN = 6.7  # the A4 text block (170 mm) in inches
 MAX_RANKED = 30  # more bars than this and a ranked chart shows the top and bottom 15
 MAX_HEATMAP_ROWS = 100
-YEAR_PANELS = 16  # four rows of year-over-year panels fit a page
+YEAR_PANELS = 8  # two rows of year-over-year panels: a third of a page, so no chart leaves a page half empty
 # A year-over-year panel is ≈ 100 pt wide and its two bars ≈ 55 pt apart: a label wider than this would
 # run into the other year's label.
 PANEL_LABEL_ROOM = 50
@@ -81,16 +81,19 @@ _STYLE = {
 }
 
 
-def status_bars(status_by_item: pd.DataFrame) -> str:
-    """Horizontal stacked bars: schools per status for each roadmap item (index item code)."""
+def status_bars(status_by_item: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """Horizontal stacked bars: schools per status for each roadmap item (index item code), each bar named by
+    *labels* (item code → its code and short name, up to two lines) where given."""
     if status_by_item is None or status_by_item.empty:
         return ""
     counts = status_by_item.reindex(columns=list(STATUSES)).fillna(0).astype(float)
     if counts.to_numpy().sum() == 0:
         return ""
-    items = [_plain(code) for code in counts.index]
+    items = [_plain((labels or {}).get(str(code), code)) for code in counts.index]
     widest = float(counts.sum(axis=1).max())
-    with _figure("status_bars", WIDTH_IN, 0.8 + 0.27 * len(items)) as (figure, svg):
+    # Two-line names need a taller bar row than a code does.
+    row = 0.26 if any("\n" in item for item in items) else 0.22
+    with _figure("status_bars", WIDTH_IN, 0.8 + row * len(items)) as (figure, svg):
         axes = figure.add_subplot()
         left = pd.Series(0.0, index=counts.index)
         for status in STATUSES:
@@ -106,7 +109,7 @@ def status_bars(status_by_item: pd.DataFrame) -> str:
         axes.set_xlabel("Число ОО")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlim(0, widest)
-        axes.tick_params(axis="y", length=0)
+        axes.tick_params(axis="y", length=0, labelsize=6.5)
         figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncol=5, handlelength=1.6,
                       columnspacing=1.2)
         return svg()
@@ -155,19 +158,19 @@ def item_heatmap(item_matrix: pd.DataFrame) -> str:
         return ""
     matrix = item_matrix.iloc[:MAX_HEATMAP_ROWS]
     rows, columns = matrix.shape
-    # Up to 40 rows a cell is tall enough for its status letter; below that, hatching carries the status.
+    # Up to 40 rows a cell is tall enough for its status mark; below that, hatching carries the status.
     lettered = rows <= LETTERED_ROWS
     cell_height = 0.15 if lettered else 0.085
-    with _figure("item_heatmap", WIDTH_IN, 0.75 + cell_height * rows) as (figure, svg):
+    with _figure("item_heatmap", WIDTH_IN, 0.95 + cell_height * rows) as (figure, svg):
         axes = figure.add_subplot()
         cells: dict[str, list[Rectangle]] = {status: [] for status in STATUS_STYLE}
         for row, statuses in enumerate(matrix.itertuples(index=False)):
             for column, status in enumerate(statuses):
                 key = status if status in STATUS_STYLE else NO_DATA
                 cells[key].append(Rectangle((column, row), 1, 1))
-                if lettered and key in STATUS_LETTER:
+                if lettered and key in STATUS_MARK:
                     dark = key in ("выполнено", "выполнено ранее")
-                    axes.text(column + 0.5, row + 0.5, STATUS_LETTER[key], ha="center", va="center",
+                    axes.text(column + 0.5, row + 0.5, STATUS_MARK[key], ha="center", va="center",
                               fontsize=6, color="white" if dark else TEXT)
         # One collection per status: one SVG pattern per status instead of one per cell.
         for status, rectangles in cells.items():
@@ -185,9 +188,9 @@ def item_heatmap(item_matrix: pd.DataFrame) -> str:
             spine.set_visible(False)
         statuses = (*STATUSES, NO_DATA)
         handles = [_legend_patch(status, hatched=not lettered) for status in statuses]
-        labels = [f"{STATUS_LETTER[status]} {status}" if lettered and status in STATUS_LETTER else status
+        labels = [f"{STATUS_MARK[status]} — {status}" if lettered and status in STATUS_MARK else status
                   for status in statuses]
-        figure.legend(handles, labels, loc="outside lower center", ncol=6, handlelength=1.4, columnspacing=0.8)
+        figure.legend(handles, labels, loc="outside lower center", ncol=3, handlelength=1.4, columnspacing=1.2)
         return svg()
 
 

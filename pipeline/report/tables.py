@@ -31,6 +31,8 @@ TEXT_WORD = 14
 _BREAKS = re.compile(r"[ \t\r\n]+|(?<=-)")
 # A per-school table longer than this stays in svod.xlsx only (see table_views).
 DETAIL_ROW_LIMIT = 300
+# A table of this many rows or fewer is kept on one page (see TableView.is_short).
+SHORT_TABLE_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,16 @@ class TableView:
     columns: list[Column]
     rows: list[list[tuple[Any, str]]]  # (value, kind) per cell: a row's unit «%» makes its numbers shares
     groups: list[str | None] = field(default_factory=list)  # a group heading before row i, or None
-    continued: bool = False
+    continued: bool = False  # a later part of a table split by its columns: «Продолжение таблицы N»
     omitted: int = 0  # rows left to svod.xlsx: a per-school table too long for a publication
+    number: int = 0  # «Таблица N», numbered through the document (views.document_view)
+    parts: int = 1  # how many parts the table was split into by its columns
+
+    @property
+    def is_short(self) -> bool:
+        """A short table in one part is kept on one page: three rows carried over alone read as another table.
+        The parts of a split table flow, so that two of them can share a page."""
+        return self.parts == 1 and len(self.rows) + sum(1 for group in self.groups if group) <= SHORT_TABLE_ROWS
 
 
 def table_views(title: str, frame: pd.DataFrame, by_school: bool = False,
@@ -75,7 +85,8 @@ def table_views(title: str, frame: pd.DataFrame, by_school: bool = False,
     kinds = {name: column_kind(name, frame[name]) for name in frame.columns}
     sizes = {name: _size(name, frame[name], kinds[name]) for name in frame.columns}
     views = []
-    for part, columns in enumerate(_parts(list(frame.columns), kinds, sizes, page)):
+    parts = _parts(list(frame.columns), kinds, sizes, page)
+    for part, columns in enumerate(parts):
         widths = _fit([sizes[name] for name in columns], [kinds[name] == "text" for name in columns], page)
         views.append(TableView(
             title=title,
@@ -84,9 +95,9 @@ def table_views(title: str, frame: pd.DataFrame, by_school: bool = False,
             rows=_cells(frame[columns], [kinds[name] for name in columns], units),
             groups=groups,
             continued=part > 0,
+            parts=len(parts),
         ))
     return views
-
 
 
 def _parts(columns: list[Any], kinds: dict[Any, str], sizes: dict[Any, tuple[float, float]],
