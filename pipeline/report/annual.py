@@ -59,7 +59,8 @@ def load_warnings(setup: Setup, engine: Engine) -> pd.DataFrame:
                          "Место": place_in_words(finding.sheet, finding.cell, finding.message, item_codes),
                          "Замечание": finding.message, "Код": finding.code, "Лист": finding.sheet,
                          "Ячейка": finding.cell})
-    return pd.DataFrame(rows, columns=WARNING_CELL_COLUMNS)
+    # By school code, as every other per-school list; a school's own warnings keep the order of its file.
+    return pd.DataFrame(rows, columns=WARNING_CELL_COLUMNS).sort_values("Код ОО", kind="stable", ignore_index=True)
 
 
 def place_in_words(sheet: str, cell: str, message: str, item_codes: set[str]) -> str:
