@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import os
+import pstats
 import shutil
 import sys
 import tempfile
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--year", type=int, default=2025, help="campaign year (default 2025)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for generating")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
+    parser.add_argument("--profile", action="store_true", help="run the loop under cProfile; print the top 30")
     args = parser.parse_args(argv)
     binary = find_dovecot()
     if binary is None:
@@ -144,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             size_mb = sum(len(message) for message in messages) / 1024 / 1024
             print(f"{len(messages)} messages ({size_mb:.1f} MB) generated in {generated:.1f} s, "
                   f"appended to dovecot in {appended:.1f} s; load average {os.getloadavg()[0]:.2f}")
-            numbers = run_loop(work, args.year, now)
+            profiler = cProfile.Profile() if args.profile else None
+            numbers = profiler.runcall(run_loop, work, args.year, now) if profiler else run_loop(work, args.year, now)
             checks = check_replies(smtp, inputs)
         print(f"poll {numbers['poll_s']:.1f} s + collect {numbers['collect_s']:.1f} s + replies "
               f"{numbers['send_s']:.1f} s = {numbers['total_s']:.1f} s (target 120 s on 2 cores)")
@@ -153,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{checks['replies']}, {checks['to_register_address']} to register addresses, "
               f"{checks['with_page']} with the feedback page, {checks['with_workbook']} also with the annotated "
               f"workbook")
+        if profiler:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
         return 0 if numbers["sent"] == checks["replies"] == len(messages) else 1
     finally:
         if args.keep:
