@@ -72,8 +72,7 @@ def ru_share(part: float | None, whole: float | None, unit: str = "", digits: in
     """«90,9 % (10 из 11)», «85,7 % (6 из 7 чел.)»: a share with the counts it is made of; «—» without a whole."""
     if is_absent(part) or is_absent(whole) or not whole:
         return MISSING
-    counts = f"{ru_number(part)} из {ru_number(whole)}" + (f"{NBSP}{unit}" if unit else "")
-    return f"{ru_percent(part / whole, digits)} ({counts})"
+    return f"{ru_percent(part / whole, digits)} ({of_text(part, whole, unit)})"
 
 
 def ru_date(value: dt.date | None) -> str:
@@ -106,9 +105,14 @@ def count(n: float, word: str, *_forms: str) -> str:
     return f"{ru_number(n)}{NBSP}{plural(n, word)}"
 
 
+def of_text(part: float, whole: float, unit: str = "") -> str:
+    """«47 из 52 ОО» as one unbreakable group: a line never ends at «из» with «52 ОО» on the next."""
+    return f"{ru_number(part)}{NBSP}из{NBSP}{ru_number(whole)}" + (f"{NBSP}{unit}" if unit else "")
+
+
 def base_text(base: int, of: int) -> str:
     """«по данным 47 из 52 ОО»."""
-    return f"по данным {ru_number(base)} из {ru_number(of)}{NBSP}ОО"
+    return f"по данным {of_text(base, of, 'ОО')}"
 
 
 def ru_change(change: float | None, unit: str = "", digits: int | None = None) -> str:

@@ -301,7 +301,7 @@ def test_build_staff_counts_rates_and_training() -> None:
     }
     # A share of people rests on people: «1 из 2 чел.», found in two schools.
     kpk = next(figure for figure in section.figures if figure.label.startswith("Педагоги-библиотекари"))
-    assert (kpk.counts, kpk.base_line) == (Share(1, 2, "чел."), "1 из 2\u00a0чел., по данным 2 из 3\u00a0ОО")
+    assert (kpk.counts, kpk.base_line) == (Share(1, 2, "чел."), "1\u00a0из\u00a02\u00a0чел., по данным 2\u00a0из\u00a03\u00a0ОО")
     rates = section.tables["Ставки по должностям"].set_index("Должность")["Ставок"]
     assert rates.to_dict() == {"библиотекарь": 0.5, "педагог-библиотекарь": 1.75}
     positions = section.tables["Сотрудники по должностям и характеру работы"].set_index("Должность")
@@ -422,9 +422,9 @@ def test_an_item_share_leaves_not_required_out_of_its_base(district: District) -
     share_of_item = section.tables["Статусы мероприятий дорожной карты"].set_index("Код").at[
         "3.2", "Выполнено из применимых, %"]
     assert (share_of_item, share_of_item.value, str(share_of_item)) == (
-        Share(10, 11), pytest.approx(10 / 11), "90,9\u00a0% (10 из 11)")
+        Share(10, 11), pytest.approx(10 / 11), "90,9\u00a0% (10\u00a0из\u00a011)")
     regulation = build_regulation(rows.assign(item="1.1"), codes, district, {})
-    assert regulation.figures[0].base_line == "10 из 11\u00a0ОО; не требуется: 2\u00a0ОО"
+    assert regulation.figures[0].base_line == "10\u00a0из\u00a011\u00a0ОО; не требуется: 2\u00a0ОО"
 
 
 def test_a_school_with_nothing_applicable_is_outside_the_index_base(district: District) -> None:
@@ -433,7 +433,7 @@ def test_a_school_with_nothing_applicable_is_outside_the_index_base(district: Di
     section, *_ = build_roadmap(rows, titles(A, B), [A, B], district, district.campaign(2025), NAMES)
     assert figures(section) == {"Средний индекс внедрения": (1.0, "%", 1, 2),
                                 "ОО, выполнившие все применимые мероприятия": (1, "ОО", 1, 2)}
-    assert section.figures[1].base_line == "1 из 1\u00a0ОО; без применимых мероприятий: 1\u00a0ОО"
+    assert section.figures[1].base_line == "1\u00a0из\u00a01\u00a0ОО; без применимых мероприятий: 1\u00a0ОО"
 
 
 def test_the_website_share_counts_schools_not_rows(district: District) -> None:

@@ -28,7 +28,7 @@ def test_in_a_table_of_indicators_a_count_stays_whole_beside_a_ratio() -> None:
 
 
 def test_a_share_carries_its_counts_and_a_change_its_sign() -> None:
-    assert cells("Доля, %", [Share(10, 11), Share(0, 0)]) == ["90,9\u00a0% (10 из 11)", "—"]
+    assert cells("Доля, %", [Share(10, 11), Share(0, 0)]) == ["90,9\u00a0% (10\u00a0из\u00a011)", "—"]
     assert cells("Изменение", [Change(-0.067, "%"), Change(-1, "ОО"), Change(1012, "чел.")]) == [
         "\u22126,7\u00a0п.\u00a0п.", "\u22121\u00a0ОО", "+1\u00a0012\u00a0чел."]
 

@@ -87,7 +87,7 @@ def test_ru_dates() -> None:
 
 
 def test_base_text() -> None:
-    assert base_text(47, 52) == "по данным 47 из 52\u00a0ОО"
+    assert base_text(47, 52) == "по данным 47\u00a0из\u00a052\u00a0ОО"
 
 
 @pytest.mark.parametrize(("change", "unit", "text"), [
@@ -139,8 +139,8 @@ def test_ru_value_agrees_with_the_number_as_shown() -> None:
 
 
 def test_ru_share_gives_its_counts_and_people_say_people() -> None:
-    assert ru_share(10, 11) == "90,9\u00a0% (10 из 11)"
-    assert ru_share(6, 7, "чел.") == "85,7\u00a0% (6 из 7\u00a0чел.)"
+    assert ru_share(10, 11) == "90,9\u00a0% (10\u00a0из\u00a011)"
+    assert ru_share(6, 7, "чел.") == "85,7\u00a0% (6\u00a0из\u00a07\u00a0чел.)"
     assert ru_share(0, 0) == "—"
 
 

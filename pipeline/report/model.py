@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.district.roadmap import Office
-from pipeline.typography import base_text, ru_change, ru_number, ru_share
+from pipeline.typography import base_text, of_text, ru_change, ru_share
 
 
 def share(part: float, whole: float) -> float | None:
@@ -73,7 +73,7 @@ class Figure:
         # A note such as «по кампании в целом» says the base itself when every school counted.
         line = "" if self.note and self.base == self.of else base_text(self.base, self.of)
         if self.counts is not None:
-            counted = f"{ru_number(self.counts.part)} из {ru_number(self.counts.whole)}\u00a0{self.counts.unit or 'ОО'}"
+            counted = of_text(self.counts.part, self.counts.whole, self.counts.unit or "ОО")
             # A share of schools says its schools; a share of people also says how many schools it rests on.
             line = counted if (self.counts.unit or "ОО") == "ОО" or not line else f"{counted}, {line}"
         return "; ".join(part for part in (line, self.note) if part)
