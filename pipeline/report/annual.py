@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from pipeline import ledger
 from pipeline.collect.status import current_status
 from pipeline.district.layout import ROADMAP
+from pipeline.district.roadmap import DistrictDataError
 from pipeline.district.setup import Setup
 from pipeline.report.aggregate import CampaignData, build_year_report
 from pipeline.report.model import YearReport
@@ -32,8 +33,9 @@ _ITEM_IN_MESSAGE = re.compile(r"[Мм]ероприяти[а-яё]* ([0-9][0-9.]*
 _ROW = re.compile(r"[A-Z]+([0-9]+)$")
 
 
-class AnalystTextError(Exception):
-    """The analyst's text file cannot be read as UTF-8 text of a sensible size; the message names the file."""
+class AnalystTextError(DistrictDataError):
+    """The analyst's text cannot be read as UTF-8 text of a sensible size; district data, so the command line
+    says «Ошибка в данных района» and names the file."""
 
 
 def load_campaign(setup: Setup, engine: Engine, year: int, now: dt.datetime) -> CampaignData:
