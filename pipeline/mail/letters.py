@@ -126,8 +126,9 @@ def _finding_lines(number: int, finding: Finding) -> list[str]:
     return lines
 
 
-def _how_to_send(head: Letterhead) -> str:
-    return (f"Исправленный отчёт пришлите ответом на это письмо или на адрес {head.reply_to}: заполненную книгу "
+def _how_to_send(head: Letterhead, corrected: bool = True) -> str:
+    report = "Исправленный отчёт" if corrected else "Отчёт"
+    return (f"{report} пришлите ответом на это письмо или на адрес {head.reply_to}: заполненную книгу "
             "Excel (.xlsx) вложением. Каждый присланный файл проверяется, ответ приходит на адрес школы из реестра.")
 
 
@@ -137,8 +138,9 @@ def no_attachment_letter(head: Letterhead) -> tuple[str, str]:
     body = "\n".join([
         GREETING, "",
         "В вашем письме на адрес сбора отчётов ИБЦ не найдено файла отчёта.",
-        "", _how_to_send(head), "Подойдут книга Excel (.xlsx, .xlsm, .xls), LibreOffice (.ods) или CSV-файлы "
-        "листов отчёта; ссылки на облачные диски и архивы не принимаются.",
+        "", _how_to_send(head, corrected=False),
+        "Подойдут книга Excel (.xlsx, .xlsm, .xls), LibreOffice (.ods) или CSV-файлы листов отчёта; "
+        "ссылки на облачные диски и архивы (.zip, .rar) не принимаются.",
         "", f"Срок сдачи отчёта: {ru_short_date(head.deadline)}.", "", SIGNATURE.format(office=head.office),
     ])
     return subject, body + "\n"
@@ -178,7 +180,7 @@ def reminder_letter(head: Letterhead, school_name: str, school_code: str, today:
         opening, state, "",
         f"Во вложении — шаблон отчёта вашей школы ({template_name}): код ОО и год уже заполнены, "
         "не меняйте их и не переименовывайте листы.",
-        "", _how_to_send(head), "", SIGNATURE.format(office=head.office),
+        "", _how_to_send(head, corrected=rejected), "", SIGNATURE.format(office=head.office),
     ])
     return subject, body + "\n"
 
