@@ -196,8 +196,8 @@ def test_year_over_year_compares_only_schools_in_both_years(tmp_path: Path) -> N
     assert points == (
         "средний индекс внедрения — 100,0\u00a0% в 2024\u00a0г. и 94,4\u00a0% в 2025\u00a0г. "
         "(\u22125,6\u00a0п.\u00a0п.)",
-        f"снизилась доля выполнения мероприятия 4.2 «{district.item('4.2').title}»: с 100,0\u00a0% до 50,0\u00a0% "
-        "(\u221250,0\u00a0п.\u00a0п.)")
+        f"снизилась доля выполнения мероприятия 4.2 «{district.item('4.2').title}»: с 100,0\u00a0% (2 из 2) "
+        "до 50,0\u00a0% (1 из 2), \u221250,0\u00a0п.\u00a0п.")
 
 
 def test_a_region_gets_a_count_the_first_names_and_where_the_full_list_is(district: District) -> None:

@@ -161,8 +161,8 @@ def _year_over_year(matrix: pd.DataFrame, previous: PreviousCampaign, district: 
         change = current.share - past.share
         if abs(change) * 100 >= rules.notable_change_pp:
             verb = "выросла" if change > 0 else "снизилась"
-            points.append(f"{verb} доля выполнения мероприятия {_item(current)}: с {ru_percent(past.share)} "
-                          f"до {ru_percent(current.share)} ({ru_change(change, '%')})")
+            points.append(f"{verb} доля выполнения мероприятия {_item(current)}: с {_share_of(past)} "
+                          f"до {_share_of(current)}, {ru_change(change, '%')}")
     if len(points) == 1:
         points.append(f"доля выполнения ни одного мероприятия не изменилась на {_points(rules.notable_change_pp)} "
                       "и более")
@@ -184,6 +184,11 @@ def _counts(measure: Measure, unit: bool = True) -> str:
 def _share(measure: Measure) -> str:
     """«23,1 % ОО (3 из 13)» — the share and the counts it is made of."""
     return f"{ru_percent(measure.share)} ОО ({_counts(measure, unit=False)})"
+
+
+def _share_of(measure: Measure) -> str:
+    """«90,9 % (10 из 11)»: a share and the counts it is made of, the unit said by the sentence."""
+    return f"{ru_percent(measure.share)} ({_counts(measure, unit=False)})"
 
 
 def _cut(points: list[str], svod_sheet: str, total: int | None = None) -> tuple[str, ...]:
