@@ -18,7 +18,7 @@ from pipeline.district.roadmap import District, DistrictDataError, load_district
 from pipeline.district.setup import Setup
 from pipeline.report.aggregate import CampaignData, build_year_report
 from pipeline.report.annual import AnalystTextError, load_analyst_text, place_in_words
-from pipeline.report.assessment import Assessment
+from pipeline.report.assessment import Assessment, Conclusion
 from pipeline.report.conclusions import build_assessment
 from pipeline.report.recommendations import LISTED_SCHOOLS, school_list
 from pipeline.report.render import _environment
@@ -288,3 +288,12 @@ def test_a_campaign_without_accepted_reports_says_so_and_names_who_is_missing(tm
         ("Принятых отчётов нет (ожидалось 2\u00a0ОО); выводы о выполнении дорожной карты сделать нельзя.", ()),
         ("Нет принятого отчёта у 2\u00a0ОО:", ("МБОУ «СОШ № 1» — отчёт не сдан", "МБОУ «СОШ № 2» — отчёт не сдан"))]
     assert [group.to for group in assessment.recommendations] == ["Управлению образования"]
+
+
+def test_a_point_ending_on_an_abbreviation_closes_the_sentence_once() -> None:
+    ending = Conclusion("Изменения:", ("выросла доля, +9,1\u00a0п.\u00a0п.",
+                                       "снизилась доля, \u22122,0\u00a0п.\u00a0п."))
+    assert ending.sentence == "Изменения: выросла доля, +9,1\u00a0п.\u00a0п.; снизилась доля, \u22122,0\u00a0п.\u00a0п."
+    report = SimpleNamespace(assessment=Assessment("Пороги.", (ending,), (), ()), conclusions=[], analyst_text=())
+    html = _environment().get_template("report/conclusions.html").render(report=report)
+    assert "п.\u00a0п.;</li>" in html and "\u22122,0\u00a0п.\u00a0п.</li>" in html and "п.\u00a0п..</li>" not in html

@@ -17,7 +17,8 @@ class Conclusion:
         """The conclusion as one sentence: the lead and its points after a colon."""
         if not self.points:
             return self.text
-        return f"{self.text.rstrip(':')}: {'; '.join(self.points)}."
+        text = f"{self.text.rstrip(':')}: {'; '.join(self.points)}"
+        return text if text.endswith(".") else text + "."
 
 
 @dataclass(frozen=True)
