@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline.collect.status import CampaignStatus
 from pipeline.district.register import School
 from pipeline.district.roadmap import Campaign, District
-from pipeline.report.conclusions import build_conclusions
+from pipeline.report.conclusions import PreviousCampaign, build_assessment
 from pipeline.report.coverage import build_coverage
 from pipeline.report.dynamics import build_dynamics
 from pipeline.report.library import build_library, indicator_label, indicator_table, library_figures, ratios
@@ -84,6 +84,8 @@ def build_year_report(district: District, register: dict[str, School], current: 
     dynamics, year_over_year = build_dynamics(current_figures or [], previous_figures, wide, previous_wide, names,
                                               both_years, labels, units)
     outliers = library.tables["Значения, требующие проверки"]
+    assessment = build_assessment(district, status, matrix, index, frames["staff"], outliers,
+                                  PreviousCampaign(previous.status, previous.frames["items"]) if previous else None)
     appendix = build_appendix(status, index, wide, derived)
     return YearReport(
         district=district.name, year=campaign.year, demo=district.demo, generated_at=generated_at,
@@ -91,7 +93,7 @@ def build_year_report(district: District, register: dict[str, School], current: 
         expected=len(status.schools), accepted=len(schools), has_previous=previous_figures is not None,
         coverage=coverage, roadmap=roadmap, regulation=regulation, informing=informing, staff=staff,
         awards=awards, library=library, dynamics=dynamics,
-        conclusions=build_conclusions(status, counts, index, outliers, district),
+        conclusions=assessment.sentences, assessment=assessment,
         status_by_item=counts, arrivals=arrivals, item_matrix=matrix, index_by_school=index,
         key_indicators=key, year_over_year=year_over_year, appendix_schools=appendix,
         appendix_warnings=warnings, appendix_links=links, files_used=files_used,

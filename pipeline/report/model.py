@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.district.roadmap import Office
+from pipeline.report.assessment import Assessment
 from pipeline.typography import base_text, of_text, ru_change, ru_share
 
 
@@ -129,5 +130,6 @@ class YearReport:
     window: tuple[dt.date, dt.date] | None = None  # the collection window, for the arrivals chart
     office: Office = field(default_factory=Office)  # the education department issuing it: cover, approval, executor
     states: dict[str, int] = field(default_factory=dict)  # expected schools by SchoolState value (the method)
+    assessment: Assessment | None = None  # выводы, рекомендации, решения by the district's rules (conclusions.py)
     analyst_text: tuple[str, ...] = ()  # paragraphs of the analyst's own text, inputs/report/<year>.txt
     warning_cells: pd.DataFrame | None = None  # appendix_warnings with check code, sheet and cell, for svod.xlsx
