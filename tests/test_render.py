@@ -14,6 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from pipeline.district.roadmap import DistrictDataError, Office, load_district
 from pipeline.report import charts
 from pipeline.report.fetcher import ASSETS, AssetFetcher, RefusedURLError
 from pipeline.report.model import Figure, Section, YearReport
@@ -33,11 +34,18 @@ SECTION_TITLES = [
     "Ресурсы и деятельность библиотек",
     "Динамика к прошлому году",
     "Выводы",
-    "Приложения",
+    "Приложение 1",
 ]
 ITEMS = ["1.1", "1.2", "1.3", "1.4а", "1.4б", "2", "3.1", "3.2", "4.1", "4.2"]
 SCHOOLS = [f"70-{number:03d}" for number in range(1, 7)]
 NAMES = [f"МБОУ «СОШ № {number}»" for number in range(1, 7)]
+OFFICE = Office(
+    full_name="Управление образования Администрации Демонстрационного района",
+    name_locative="Демонстрационном районе",
+    approver_position="Начальник Управления образования", approver_name="И. И. Иванова",
+    executor_name="Петрова Анна Сергеевна", executor_position="методист ИМЦ", executor_phone="8 (3822) 00-00-00",
+    executor_email="metodist@demo.example.ru")
+PROJECT = Path(__file__).resolve().parents[1]
 POPPLER = shutil.which("pdftotext") and shutil.which("pdfinfo") and shutil.which("pdfdetach")
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdfinfo, pdfdetach) not installed")
 
@@ -105,6 +113,7 @@ def small_report(demo: bool = True, has_previous: bool = True) -> YearReport:
         files_used=pd.DataFrame({"path": ["70-001_ИБЦ_2025.xlsx", f"{FORMULA}.xlsx"], "sha256": ["ab" * 32, "cd" * 32],
                                  "school": SCHOOLS[:2], "status": ["accepted", "accepted"],
                                  "arrived_at": [dt.datetime(2025, 4, 20, 10), dt.datetime(2025, 6, 2, 11)]}),
+        office=OFFICE, states={"on_time": 3, "late": 2, "rejected": 0, "missing": 1},
     )
 
 
@@ -159,7 +168,8 @@ def test_pdf_contains_every_section_in_order(rendered: dict[str, Path]) -> None:
 def test_pdf_title_page_and_typography(rendered: dict[str, Path]) -> None:
     first = flat(pdf_pages(rendered["pdf"])[0])
     # The long title wraps after «информационно-»; pdftotext keeps that line break.
-    assert "Итоговый отчёт о внедрении единой информационно-библиотечной модели" in first.replace("- ", "-")
+    assert ("Аналитическая справка по итогам мониторинга реализации единой информационно-библиотечной модели "
+            "в Демонстрационном районе за 2024/2025 учебный год") in first.replace("- ", "-")
     assert "Демонстрационный район" in first
     assert "1 ноября 2025 г." in first
     text = flat("\n".join(pdf_pages(rendered["pdf"])))
@@ -408,3 +418,182 @@ def test_school_rows_are_grouped_under_a_heading() -> None:
     assert [column.label for column in view.columns] == ["Мероприятие", "Ссылка"]
     assert view.groups == ["70-001 — СОШ 1", None, "70-002 — СОШ 2"]
     assert [kind for _, kind in view.rows[0]] == ["text", "link"]
+
+
+# --- the report as a department's document (issue 12): cover, method, captions, appendices, executor ------------
+
+
+def table_captions(lines: list[str]) -> list[tuple[int, str]]:
+    """(number, title) of every «Таблица N – Наименование» caption, in reading order."""
+    return [(int(match.group(1)), match.group(2).strip()) for line in lines
+            if (match := re.match(r"Таблица (\d+) – (.+)", line))]
+
+
+def caption_problems(lines: list[str]) -> list[str]:
+    """What breaks ГОСТ 7.32 captions: numbers not 1…n, a table titled twice, «(продолжение)», a figure caption
+    not «Рисунок N — …» or ending in a full stop."""
+    problems = []
+    numbers = [number for number, _ in table_captions(lines)]
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"table numbers {numbers}")
+    titles = [title for _, title in table_captions(lines)]
+    problems += [f"table twice: {title}" for title in sorted({t for t in titles if titles.count(t) > 1})]
+    problems += [line for line in lines if "(продолжение)" in line]
+    figure_lines = [line for line in lines if line.startswith("Рисунок")]
+    figures = [match for line in figure_lines if (match := re.match(r"Рисунок (\d+) — (.+)", line))]
+    problems += [f"figure caption: {line}" for line in figure_lines if not re.match(r"Рисунок \d+ — ", line)]
+    numbers = [int(match.group(1)) for match in figures]
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"figure numbers {numbers}")
+    problems += [f"full stop: {match.group(0)}" for match in figures if match.group(2).endswith(".")]
+    return problems
+
+
+def text_lines(path: Path) -> list[str]:
+    return [flat(line).strip() for page in pdf_pages(path) for line in page.splitlines() if line.strip()]
+
+
+def long_report() -> YearReport:
+    """small_report() with a section table long enough to run over pages, a wide one split into parts, the links
+    table repeated in a section, and a per-school list of fifteen schools."""
+    report = small_report()
+    long_rows = pd.DataFrame({"Показатель": [f"Показатель номер {number}" for number in range(1, 121)],
+                              "Значение": [float(number) for number in range(1, 121)]})
+    wide = pd.DataFrame({"Показатель": ["Фонд", "Читатели"],
+                         **{f"Колонка показателя {number}": [123_456.0 * number] * 2 for number in range(1, 13)}})
+    schools = pd.DataFrame({"Код ОО": [f"70-{number:03d}" for number in range(1, 16)],
+                            "Наименование": [f"МБОУ «СОШ № {number}»" for number in range(1, 16)],
+                            "Раздел на сайте": ["да"] * 15})
+    links = report.appendix_links
+    informing = Section("Информирование", [], {"Информирование по ОО": schools, "Ссылки на разделы": links}, [])
+    library = Section("Ресурсы и деятельность библиотек", [], {"Показатели по району": long_rows,
+                                                               "Показатели в разрезе": wide}, [])
+    shuffled = pd.DataFrame({"school": [SCHOOLS[1], SCHOOLS[0], SCHOOLS[1], SCHOOLS[0]],
+                             "name": [NAMES[1], NAMES[0], NAMES[1], NAMES[0]], "item": ["4.1", "4.1", "2", "2"],
+                             "link": ["https://b.ru/41", "https://a.ru/41", "https://b.ru/2", "https://a.ru/2"]})
+    informing.tables["Ссылки на разделы"] = shuffled
+    return dataclasses.replace(report, informing=informing, library=library, appendix_links=shuffled)
+
+
+@pytest.fixture(scope="module")
+def long_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outputs = tmp_path_factory.mktemp("long")
+    return render_report(long_report(), outputs, {"svod.xlsx": b"x", "files.csv": b"path\n"})["pdf"]
+
+
+@needs_poppler
+def test_cover_carries_the_approval_stamp_and_the_title_in_the_genre(rendered: dict[str, Path]) -> None:
+    cover = flat(pdf_pages(rendered["pdf"])[0])
+    stamp = cover.index("УТВЕРЖДАЮ")
+    assert cover.index("Начальник Управления образования") > stamp
+    assert re.search(r"_{6,} И\. И\. Иванова", cover)
+    assert "«___» ____________ 20__ г." in cover
+    assert "Управление образования Администрации Демонстрационного района" in cover
+    assert "Аналитическая справка по итогам мониторинга" in cover
+
+
+def test_cover_without_the_office_in_district_data_leaves_lines_to_fill_by_hand() -> None:
+    html = render_html(dataclasses.replace(small_report(), office=Office()))
+    assert "УТВЕРЖДАЮ" in html
+    assert "Исполнитель: ____" in html
+    assert "в\u00a0муниципальном образовании «Демонстрационный район» за\u00a02024/2025" in html
+
+
+@needs_poppler
+def test_executor_mark_closes_the_body_before_the_appendices(rendered: dict[str, Path]) -> None:
+    text = flat("\n".join(pdf_pages(rendered["pdf"])))
+    executor = text.index("Исполнитель: Петрова Анна Сергеевна, методист ИМЦ")
+    assert text.index("Выводы", text.index("Содержание") + 300) < executor < text.index("Приложение 1 Сводная")
+    assert "тел. 8 (3822) 00-00-00, e-mail: metodist@demo.example.ru" in text[executor:]
+
+
+@needs_poppler
+def test_method_states_the_collection_and_the_one_share_rule(rendered: dict[str, Path]) -> None:
+    text = flat("\n".join(pdf_pages(rendered["pdf"])))
+    start = text.index("1. Введение и методика", text.index("Содержание") + 300)
+    method = text[start:text.index("2. Общие", start)]
+    assert "Ожидались отчёты 6 ОО из реестра района; принято 5 отчётов (в срок — 3, с опозданием — 2)" in method
+    assert "не сдали отчёт — 1 ОО" in method
+    assert "«не требуется»" in method and "в знаменатель не входят" in method
+    assert "в обоих годах" in method and "п. п." in method
+    # File names appear in «О данных» only.
+    assert "svod.xlsx" in method and "svod.xlsx" not in text[text.index("2. Общие", start):]
+
+
+@needs_poppler
+def test_tables_and_figures_are_captioned_by_gost(rendered: dict[str, Path], long_pdf: Path) -> None:
+    for path in (rendered["pdf"], long_pdf):
+        lines = text_lines(path)
+        assert table_captions(lines), path
+        assert any(line.startswith("Рисунок 1 — ") for line in lines), path
+        assert caption_problems(lines) == [], path
+
+
+def test_caption_rule_catches_a_title_given_twice_and_the_old_continuation() -> None:
+    good = ["Таблица 1 – Охват", "Рисунок 1 — Поступление отчётов", "Таблица 2 – Ссылки", "Продолжение таблицы 2"]
+    assert caption_problems(good) == []
+    assert caption_problems([*good, "Таблица 3 – Ссылки"]) == ["table twice: Ссылки"]
+    assert caption_problems(["Таблица 1 – Охват", "Таблица 1 Охват (продолжение)"]) == [
+        "Таблица 1 Охват (продолжение)"]
+    assert caption_problems(["Рисунок 1. Поступление."]) == ["figure caption: Рисунок 1. Поступление."]
+
+
+@needs_poppler
+def test_a_table_running_over_a_page_says_so_above_its_continuation(long_pdf: Path) -> None:
+    pages = pdf_pages(long_pdf)
+    starts = [number for number, page in enumerate(pages) if "Показатель номер 1 " in flat(page)]
+    ends = [number for number, page in enumerate(pages) if "Показатель номер 120" in flat(page)]
+    assert starts and ends and ends[0] > starts[0]
+    caption = next(title for number, title in table_captions(text_lines(long_pdf)) if title == "Показатели по району")
+    number = next(number for number, title in table_captions(text_lines(long_pdf)) if title == caption)
+    for page in pages[starts[0] + 1:ends[0] + 1]:
+        first_line = next(line.strip() for line in page.splitlines()
+                          if line.strip() and "Аналитическая справка о реализации ЕИБМ" not in line)
+        assert first_line.startswith(f"Продолжение таблицы {number}"), first_line
+    # The page where the table begins and the pages after it has ended say nothing of it.
+    assert "Продолжение таблицы" not in pages[starts[0]].split("Таблица")[0]
+    assert all(f"Продолжение таблицы {number}" not in page for page in pages[ends[0] + 1:])
+
+
+@needs_poppler
+def test_a_table_split_by_its_columns_continues_under_its_number(long_pdf: Path) -> None:
+    lines = text_lines(long_pdf)
+    number = next(number for number, title in table_captions(lines) if title == "Показатели в разрезе")
+    assert f"Продолжение таблицы {number}" in lines
+
+
+@needs_poppler
+def test_each_table_once_links_sorted_and_school_lists_in_appendices(long_pdf: Path) -> None:
+    text = flat("\n".join(pdf_pages(long_pdf)))
+    lines = text_lines(long_pdf)
+    titles = [title for _, title in table_captions(lines)]
+    assert "Ссылки на разделы" not in titles  # the section's copy of the links: the appendix holds them
+    links = text[text.index("Ссылки, указанные ОО", text.index("Приложение 1 Сводная")):]
+    assert [links.index(url) for url in ("https://a.ru/2", "https://a.ru/41", "https://b.ru/2", "https://b.ru/41")] \
+        == sorted(links.index(url) for url in ("https://a.ru/2", "https://a.ru/41", "https://b.ru/2", "https://b.ru/41"))
+    body = text[:text.index("Приложение 1 Сводная")]
+    assert "МБОУ «СОШ № 15»" not in body
+    assert re.search(r"приведены в приложении \d+ «Информирование по ОО»", body)
+    assert re.search(r"Приложение \d+ Информирование по ОО", text)
+
+
+def test_heat_map_and_status_bars_speak_in_words() -> None:
+    report = small_report()
+    heatmap = charts.item_heatmap(report.item_matrix)
+    assert ">+ — выполнено<" in heatmap and ">… — в работе<" in heatmap
+    assert ">Ж<" not in heatmap and "Ж в работе" not in heatmap
+    svg = charts.status_bars(report.status_by_item, {"1.1": "1.1 Нормативная база ОО"})
+    assert ">1.1 Нормативная база ОО<" in svg
+
+
+def test_office_keys_of_a_wrong_type_are_named_with_the_file(tmp_path: Path) -> None:
+    text = (PROJECT / "inputs" / "district.toml").read_text(encoding="utf-8")
+    (tmp_path / "district.toml").write_text(text.replace('approver_name = "И. И. Иванова"', "approver_name = 5"),
+                                            encoding="utf-8")
+    with pytest.raises(DistrictDataError, match=r"district\.toml: ключ «district\.approver_name»: неверный тип"):
+        load_district(tmp_path)
+    (tmp_path / "district.toml").write_text(re.sub(r"(?m)^(approver|executor)_\w+ = .*$", "", text),
+                                            encoding="utf-8")
+    office = load_district(tmp_path).office
+    assert office.approver_name == "" and office.executor_phone == ""
+    assert office.full_name == "Управление образования Администрации Демонстрационного района"

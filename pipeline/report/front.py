@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pipeline.district.roadmap import Office
 from pipeline.report.model import YearReport
 from pipeline.statuses import SchoolState
-from pipeline.typography import count, ru_date
+from pipeline.typography import count, ru_date, tie_text
 
 GENRE = "Аналитическая справка по итогам мониторинга реализации единой информационно-библиотечной модели"
 SHORT_TITLE = "Аналитическая справка о реализации ЕИБМ"
@@ -105,7 +105,9 @@ def _method(report: YearReport, attachments: list[str], number: str) -> list[Pas
             "замечания проверки к данным перечислены в приложении."], []),
         ("О данных", _about_data(report, attachments), []),
     ]
-    return [Passage(f"{number}.{index}", heading, paragraphs, points)
+    # «№ 12» of the district's act and «5 ОО» never part at a line's end.
+    return [Passage(f"{number}.{index}", heading, [tie_text(text) for text in paragraphs],
+                    [tie_text(text) for text in points])
             for index, (heading, paragraphs, points) in enumerate(passages, start=1)]
 
 
@@ -141,15 +143,15 @@ def _purpose(report: YearReport) -> list[str]:
 
 def _collection(report: YearReport) -> str:
     """Expected, accepted (on time, late), only rejected files, missing: the numbers of the collection."""
-    text = (f"Ожидались отчёты {count(report.expected, 'ОО', 'ОО', 'ОО')} из реестра района; "
-            f"принято {count(report.accepted, 'отчёт', 'отчёта', 'отчётов')}")
+    text = (f"Ожидались отчёты {count(report.expected, 'ОО')} из реестра района; "
+            f"принято {count(report.accepted, 'отчёт')}")
     states = report.states
     if not states:
         return text + "."
     on_time, late, rejected, missing = (states.get(state, 0) for state in (
         SchoolState.ON_TIME, SchoolState.LATE, SchoolState.REJECTED, SchoolState.MISSING))
     return (f"{text} (в срок — {on_time}, с опозданием — {late}); только отклонённые при проверке файлы — "
-            f"у {count(rejected, 'ОО', 'ОО', 'ОО')}; не сдали отчёт — {count(missing, 'ОО', 'ОО', 'ОО')}.")
+            f"у {count(rejected, 'ОО')}; не сдали отчёт — {count(missing, 'ОО')}.")
 
 
 def _about_data(report: YearReport, attachments: list[str]) -> list[str]:

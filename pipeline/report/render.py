@@ -15,13 +15,16 @@ from markupsafe import Markup
 from pipeline.atomic import atomic_path, write_text
 from pipeline.report.columns import format_cell, safe_link
 from pipeline.report.fetcher import ASSETS, AssetFetcher
+from pipeline.report.front import METHOD_TITLE, SHORT_TITLE, build_front, school_year
 from pipeline.report.model import Figure, YearReport
-from pipeline.report.views import appendix_views, section_views
-from pipeline.templating import environment
+from pipeline.report.views import document_view
+from pipeline.templating import TEMPLATES, environment
 from pipeline.typography import ru_change, ru_value
 
 STYLESHEET = ASSETS / "report.css"
-REPORT_TITLE = "Итоговый отчёт о внедрении единой информационно-библиотечной модели"
+# The conclusions and recommendations are their own partial; until it exists the report keeps its plain list.
+CONCLUSIONS_PARTIAL = "report/conclusions.html"
+CONCLUSIONS_TITLE = "Выводы и рекомендации"
 DEMO_MARK = "Демонстрационные данные"
 # A key figure's card is a third of the text width: about 13 characters of the value at its 15 pt. A longer
 # value (a sum of very large, yet accepted, numbers) is set smaller, and it and its change may wrap between
@@ -66,33 +69,39 @@ def write_pdf(html: str, target: Path, attachments: dict[str, bytes], created: d
 
 def build_context(report: YearReport, attachments: list[str]) -> dict[str, Any]:
     """Everything the template shows, already chosen and ordered; the template only formats it."""
+    front = build_front(report, attachments, method_number="1")
+    document = document_view(report, first_number=2)
     return {
-        "title": REPORT_TITLE,
+        "title": front.title,
+        "short_title": SHORT_TITLE,
+        "front": front,
+        "method_title": METHOD_TITLE,
         "demo_mark": DEMO_MARK,
         "report": report,
         "formed": report.generated_at.date(),
-        "school_year": f"{report.period[0].year}/{report.period[1].year}",
-        "sections": section_views(report),
-        "conclusions_number": "9",
-        "appendices": appendix_views(report),
-        "attachments": attachments,
+        "school_year": school_year(report),
+        "sections": document.sections,
+        "conclusions_number": str(2 + len(document.sections)),
+        "conclusions_title": CONCLUSIONS_TITLE,
+        "conclusions_partial": (TEMPLATES / CONCLUSIONS_PARTIAL).exists(),
+        "appendices": document.appendices,
         "css": Markup(STYLESHEET.read_text(encoding="utf-8")),
     }
 
 
 def figure_value(figure: Figure) -> str:
     """A key figure's value with its unit; «%» means a share 0–1."""
-    return _breakable_when_long(ru_value(figure.value, figure.unit))
+    return _breakable_when_long(ru_value(figure.value, figure.unit, figure.digits))
 
 
 def figure_size(figure: Figure) -> str:
     """The card value's size class: «long» when it would not fit the card at full size."""
-    return "long" if len(ru_value(figure.value, figure.unit)) > LONG_FIGURE else ""
+    return "long" if len(ru_value(figure.value, figure.unit, figure.digits)) > LONG_FIGURE else ""
 
 
 def figure_change(figure: Figure) -> str:
     """«+5,2 п.п.», «-3 ОО»: the change against the previous campaign, empty when there is none."""
-    return "" if figure.change is None else _breakable_when_long(ru_change(figure.change, figure.unit))
+    return "" if figure.change is None else _breakable_when_long(ru_change(figure.change, figure.unit, figure.digits))
 
 
 def _breakable_when_long(text: str) -> str:
