@@ -127,18 +127,23 @@ SHARE_RULE = [
 
 def _purpose(report: YearReport) -> list[str]:
     period_start, period_end = report.period
-    basis = "дорожная карта реализации единой информационно-библиотечной модели (далее — Модель)"
-    if report.office.basis:
-        basis += f", утверждённая: {report.office.basis}"
+    basis = report.office.basis or "дорожная карта реализации Модели"
+    dates = (f"Отчётный период — {school_year(report)} учебный год (с {ru_date(period_start)} по "
+             f"{ru_date(period_end)}); срок сдачи отчётов ОО — {ru_date(report.deadline)}")
+    if report.window:
+        dates += f"; приём отчётов — с {ru_date(report.window[0])} по {ru_date(report.window[1])}"
     return [
-        "Цель мониторинга — оценить, как общеобразовательные организации (далее — ОО) реализуют Модель по "
-        "мероприятиям дорожной карты, и определить, каким ОО и по каким мероприятиям нужна поддержка.",
-        f"Основание: {basis}.",
-        f"Отчётный период — {school_year(report)} учебный год (с {ru_date(period_start)} по "
-        f"{ru_date(period_end)}); срок сдачи отчётов ОО — {ru_date(report.deadline)}"
-        + (f", приём отчётов — с {ru_date(report.window[0])} по {ru_date(report.window[1])}."
-           if report.window else "."),
+        "Цель мониторинга — оценить, как общеобразовательные организации (далее — ОО) реализуют единую "
+        "информационно-библиотечную модель (далее — Модель) по мероприятиям дорожной карты, и определить, "
+        "каким ОО и по каким мероприятиям нужна поддержка.",
+        _sentence(f"Основание: {basis}"),
+        _sentence(dates),
     ]
+
+
+def _sentence(text: str) -> str:
+    """*text* closed by one full stop, also when it ends on an abbreviation («… 2025 г.»)."""
+    return text if text.endswith(".") else text + "."
 
 
 def _collection(report: YearReport) -> str:

@@ -18,12 +18,10 @@ from pipeline.report.fetcher import ASSETS, AssetFetcher
 from pipeline.report.front import METHOD_TITLE, SHORT_TITLE, build_front, school_year
 from pipeline.report.model import Figure, YearReport
 from pipeline.report.views import document_view
-from pipeline.templating import TEMPLATES, environment
+from pipeline.templating import environment
 from pipeline.typography import ru_change, ru_value
 
 STYLESHEET = ASSETS / "report.css"
-# The conclusions and recommendations are their own partial; until it exists the report keeps its plain list.
-CONCLUSIONS_PARTIAL = "report/conclusions.html"
 CONCLUSIONS_TITLE = "Выводы и рекомендации"
 DEMO_MARK = "Демонстрационные данные"
 # A key figure's card is a third of the text width: about 13 characters of the value at its 15 pt. A longer
@@ -83,7 +81,6 @@ def build_context(report: YearReport, attachments: list[str]) -> dict[str, Any]:
         "sections": document.sections,
         "conclusions_number": str(2 + len(document.sections)),
         "conclusions_title": CONCLUSIONS_TITLE,
-        "conclusions_partial": (TEMPLATES / CONCLUSIONS_PARTIAL).exists(),
         "appendices": document.appendices,
         "css": Markup(STYLESHEET.read_text(encoding="utf-8")),
     }
