@@ -301,7 +301,8 @@ def test_build_staff_counts_rates_and_training() -> None:
     }
     # A share of people rests on people: «1 из 2 чел.», found in two schools.
     kpk = next(figure for figure in section.figures if figure.label.startswith("Педагоги-библиотекари"))
-    assert (kpk.counts, kpk.base_line) == (Share(1, 2, "чел."), "1\u00a0из\u00a02\u00a0чел., по данным 2\u00a0из\u00a03\u00a0ОО")
+    base_line = "1\u00a0из\u00a02\u00a0чел., по данным 2\u00a0из\u00a03\u00a0ОО"
+    assert (kpk.counts, kpk.base_line) == (Share(1, 2, "чел."), base_line)
     rates = section.tables["Ставки по должностям"].set_index("Должность")["Ставок"]
     assert rates.to_dict() == {"библиотекарь": 0.5, "педагог-библиотекарь": 1.75}
     positions = section.tables["Сотрудники по должностям и характеру работы"].set_index("Должность")
