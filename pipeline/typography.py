@@ -142,6 +142,11 @@ def ru_value(value: float | None, unit: str = "", digits: int | None = None) -> 
     return _with_unit(ru_number(_rounded(float(value), digits), digits), unit)
 
 
+def quoted(text: str) -> str:
+    """*text* in «ёлочки», its own quotes turned into „лапки“: «раздел „Школьные ИБЦ“»."""
+    return "«" + text.replace("«", "„").replace("»", "“") + "»"
+
+
 def tie_text(text: str) -> str:
     """Text with no line break after «№» or between a number and its unit, and long numbers grouped:
     «СОШ № 5», «12 чел.», «18 181 + 871 = 19 052»."""

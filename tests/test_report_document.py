@@ -5,6 +5,7 @@ over the page images for the rules a document a district signs must keep (issue 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 import subprocess
@@ -193,12 +194,33 @@ def stranded_headings(document: Document) -> list[str]:
     return stranded
 
 
+def nested_guillemets(document: Document) -> list[str]:
+    """Quotes inside quotes in «ёлочки» («раздел «Школьные ИБЦ»»): the inner ones must be „лапки“.
+    Read in the HTML's text: the PDF's layout text sets cards side by side on one line."""
+    body = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", document.html, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", body))
+    found, depth = [], 0
+    for position, character in enumerate(text):
+        depth += {"«": 1, "»": -1}.get(character, 0)
+        if depth > 1:
+            found.append(" ".join(text[max(0, position - 60):position + 40].split()))
+            depth = 1
+        depth = max(depth, 0)
+    return found
+
+
+def subsection_numbers(document: Document) -> list[str]:
+    """ГОСТ 7.32: «10.1 Выводы», as «1.1 Цель»: no full stop after a subsection's number."""
+    return [line for line in document.lines if re.match(r"\d+\.\d+\. [А-ЯЁ]", line)]
+
+
 # --- the tests ---------------------------------------------------------------------------------------------
 
 
 @needs_poppler
 @pytest.mark.parametrize("rule", [technical_codes, hyphen_minuses, shares_changed_in_percent, unbroken_numbers,
-                                  split_numero, continuation_titles, capitalised_after_number, stranded_headings])
+                                  split_numero, continuation_titles, capitalised_after_number, stranded_headings,
+                                  nested_guillemets, subsection_numbers])
 def test_typography_and_words(document: Document, rule) -> None:
     assert rule(document) == []
 

@@ -13,7 +13,7 @@ from pipeline.report.assessment import Assessment, Conclusion
 from pipeline.report.measures import ACCEPTED, Measure, build_measures, item_measures
 from pipeline.report.recommendations import LISTED_SCHOOLS, build_decisions, build_recommendations
 from pipeline.report.roadmap import OPEN, implementation_index, item_statuses
-from pipeline.typography import POINTS, count, ru_change, ru_number, ru_percent
+from pipeline.typography import POINTS, count, quoted, ru_change, ru_number, ru_percent
 
 # The svod.xlsx sheets that hold the full lists a conclusion cuts short.
 MISSING_SHEET = "ОО без принятого отчёта"
@@ -170,7 +170,7 @@ def _year_over_year(matrix: pd.DataFrame, previous: PreviousCampaign, district: 
 
 
 def _item(measure: Measure) -> str:
-    return f"{measure.item.code} «{measure.item.title}»"
+    return f"{measure.item.code} {quoted(measure.item.title)}"
 
 
 def _counts(measure: Measure, unit: bool = True) -> str:

@@ -14,7 +14,7 @@ from pipeline.report import charts
 from pipeline.report.columns import column_label, is_share_column, school_columns
 from pipeline.report.model import Figure, Section, YearReport
 from pipeline.report.tables import LANDSCAPE_CHARACTERS, TableView, table_views
-from pipeline.typography import count, ru_short_date
+from pipeline.typography import count, quoted, ru_short_date
 
 # Beyond this many schools the heat map shows the schools with the lowest implementation index.
 HEATMAP_SCHOOLS = charts.MAX_HEATMAP_ROWS
@@ -105,7 +105,7 @@ def document_view(report: YearReport, first_number: int = 2) -> DocumentView:
         for title, frame in lists:
             number = 2 + len(moved)
             moved.append(_appendix(f"appendix-{key}-{len(moved)}", title, frame, "", number=number))
-            references.append(f"{number} «{title}»")
+            references.append(f"{number} {quoted(title)}")
         # A chart of every school fills a page: on a page of its own it leaves no half-empty page in the body.
         for chart in [] if dynamics_without_previous else per_school:
             number = 2 + len(moved)
