@@ -256,8 +256,8 @@ def test_the_conclusions_part_shows_every_part_and_escapes_the_analysts_text(tmp
                              analyst_text=("Второй <b>абзац</b>.",))
     html = _environment().get_template("report/conclusions.html").render(
         report=report, conclusions_number="10", conclusions_title="Выводы и рекомендации")
-    headings = ["10.1. Выводы", "10.2. Комментарий специалиста", "10.3. Рекомендации",
-                "10.4. Управленческие решения на следующий год"]
+    headings = ["10.1 Выводы", "10.2 Комментарий специалиста", "10.3 Рекомендации",
+                "10.4 Управленческие решения на следующий год"]
     assert [html.index(heading) for heading in headings] == sorted(html.index(heading) for heading in headings)
     assert "Второй &lt;b&gt;абзац&lt;/b&gt;." in html and "<b>" not in html
     assert "Ответственный: Управление образования; срок: до 01.04.2026." in html

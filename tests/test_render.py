@@ -424,9 +424,9 @@ def test_school_rows_are_grouped_under_a_heading() -> None:
 
 
 def table_captions(lines: list[str]) -> list[tuple[int, str]]:
-    """(number, title) of every «Таблица N – Наименование» caption, in reading order."""
+    """(number, title) of every «Таблица N — Наименование» caption, in reading order."""
     return [(int(match.group(1)), match.group(2).strip()) for line in lines
-            if (match := re.match(r"Таблица (\d+) – (.+)", line))]
+            if (match := re.match(r"Таблица (\d+) — (.+)", line))]
 
 
 def caption_problems(lines: list[str]) -> list[str]:
@@ -530,10 +530,10 @@ def test_tables_and_figures_are_captioned_by_gost(rendered: dict[str, Path], lon
 
 
 def test_caption_rule_catches_a_title_given_twice_and_the_old_continuation() -> None:
-    good = ["Таблица 1 – Охват", "Рисунок 1 — Поступление отчётов", "Таблица 2 – Ссылки", "Продолжение таблицы 2"]
+    good = ["Таблица 1 — Охват", "Рисунок 1 — Поступление отчётов", "Таблица 2 — Ссылки", "Продолжение таблицы 2"]
     assert caption_problems(good) == []
-    assert caption_problems([*good, "Таблица 3 – Ссылки"]) == ["table twice: Ссылки"]
-    assert caption_problems(["Таблица 1 – Охват", "Таблица 1 Охват (продолжение)"]) == [
+    assert caption_problems([*good, "Таблица 3 — Ссылки"]) == ["table twice: Ссылки"]
+    assert caption_problems(["Таблица 1 — Охват", "Таблица 1 Охват (продолжение)"]) == [
         "Таблица 1 Охват (продолжение)"]
     assert caption_problems(["Рисунок 1. Поступление."]) == ["figure caption: Рисунок 1. Поступление."]
 
