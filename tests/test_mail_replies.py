@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import io
+import tomllib
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def test_dry_run_writes_eml_files_a_librarian_can_read_and_a_real_run_later_send
     errors_at = body.index("Ошибки (из-за них отчёт отклонён")
     assert errors_at < body.index("1. Лист «Дорожная карта», ячейка E3") < body.index("2. Лист «Показатели», ячейка D4")
     assert "Как исправить: " in body and "Срок сдачи отчёта: 01.10.2025." in body
+    office = tomllib.loads((setup.inputs / "district.toml").read_text(encoding="utf-8"))["district"]
+    assert f"{office['executor_name']}, тел. {office['executor_phone']}" in " ".join(body.split())
     names = [part.get_filename() for part in letter.iter_attachments()]
     assert len(names) == 2 and all("\n" not in name and "\u202e" not in name for name in names)
     workbook = next(part for part in letter.iter_attachments() if part.get_content_type() == "/".join(XLSX))

@@ -50,8 +50,12 @@ class OwedReplies:
 
 
 def letterhead(setup: Setup, settings: MailSettings) -> Letterhead:
-    office = setup.district.office.full_name or setup.district.name
-    return Letterhead(office=office, reply_to=settings.reply_to, year=setup.year, deadline=setup.campaign.deadline)
+    office = setup.district.office
+    # A librarian with a question calls a person: the report's executor, when the district names one.
+    contact = [office.executor_name, office.executor_phone and f"тел. {office.executor_phone}",
+               office.executor_email and f"e-mail {office.executor_email}"]
+    signed = "; ".join(filter(None, [office.full_name or setup.district.name, ", ".join(filter(None, contact))]))
+    return Letterhead(office=signed, reply_to=settings.reply_to, year=setup.year, deadline=setup.campaign.deadline)
 
 
 def owed_replies(setup: Setup, settings: MailSettings, connection: Connection, judged_since: dt.datetime,
