@@ -34,8 +34,20 @@ _GROUPED_NUMBER = re.compile(r"^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f\u2009\u2007][0-
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([^@\s]+\.[^@\s.]+)$")
 _LINK_SEPARATORS = re.compile(r"[;\s]+")
 _PHONE = re.compile(r"^[0-9+\s\-()]{5,30}$")
-# Extra spellings of units a school may type after a number (the row's own unit always works).
-_UNIT_SPELLINGS = {"м²": ("м²", "м2", "кв.м", "кв. м", "кв.м.", "м"), "%": ("%",)}
+# A number may be followed by its unit, as a librarian writes it («3 100 экз.», «5 шт», «95 %»): the unit
+# is dropped and the value is the number, without a warning (the unit adds nothing wrong). One rule for every
+# numeric cell: the words its unit is written with, case ignored, the final dot optional, a space or none.
+# A count («ед.», and a column with no unit of its own, such as «Количество») is written in шт. or ед. alike.
+# A unit of another kind («5 чел.» where экз. are counted) stays an error (V03): it may be the wrong row.
+COUNT_WORDS = ("шт", "штук", "штуки", "ед", "единиц", "единицы")
+UNIT_WORDS = {
+    "чел.": ("чел", "человек", "человека"),
+    "экз.": ("экз", "экземпляров", "экземпляра"),
+    "ед.": COUNT_WORDS,
+    "мест": ("мест", "места", "место"),
+    "%": ("%",),
+    "м²": ("м²", "м2", "кв.м", "кв. м", "кв м", "м"),
+}
 
 
 class ValueProblem(Exception):
@@ -145,14 +157,23 @@ def _is_nan(raw: Any) -> bool:
 
 
 def _strip_unit(text: str, unit: str | None) -> str:
-    if not unit:
-        return text
-    spellings = _UNIT_SPELLINGS.get(unit, (unit, unit.rstrip(".")))
+    """*text* without a trailing word of *unit* (of a count when the column has no unit of its own)."""
     lowered = text.lower()
-    for spelling in sorted(spellings, key=len, reverse=True):
-        if lowered.endswith(spelling.lower()) and len(text) > len(spelling):
-            return text[: -len(spelling)].strip()
+    for word in unit_words(unit):
+        for spelling in (word + ".", word):
+            if lowered.endswith(spelling) and len(text) > len(spelling):
+                return text[: -len(spelling)].strip()
     return text
+
+
+def unit_words(unit: str | None) -> tuple[str, ...]:
+    """The words a number of *unit* may be followed by, lower-case, without the final dot, longest first."""
+    if unit is None:
+        words: tuple[str, ...] = COUNT_WORDS
+    else:
+        own = unit.lower().rstrip(".")
+        words = (own, *UNIT_WORDS.get(unit, ()))
+    return tuple(sorted(set(words), key=len, reverse=True))
 
 
 def to_yes_no(raw: Any, yes_words: tuple[str, ...], no_words: tuple[str, ...]) -> bool | None:
