@@ -12,9 +12,10 @@ AWARDS = "Поощрения"
 INDICATORS = "Показатели"
 LISTS_SHEET = "Справочники"  # hidden sheet with the dropdown lists; ignored when reading
 FEEDBACK_SHEET = "Замечания"  # added to the annotated copy returned to the school; ignored too
+INSTRUCTION_SHEET = "Инструкция"  # the template's first sheet: how to fill and send; ignored too
 
 SHEETS = (TITLE, ROADMAP, STAFF, COURSES, AWARDS, INDICATORS)
-IGNORED_SHEETS = (LISTS_SHEET, FEEDBACK_SHEET)
+IGNORED_SHEETS = (LISTS_SHEET, FEEDBACK_SHEET, INSTRUCTION_SHEET)
 
 
 @dataclass(frozen=True)
