@@ -30,7 +30,7 @@ from pipeline.xlsx.text import put_value
 PERIOD = "01.09.2024–31.08.2025"
 FORMULA = '=HYPERLINK("http://x")'
 ERROR_RGB, WARNING_RGB = "FFC7CE", "FFEB9C"
-WORKSHEET_XML = "xl/worksheets/sheet2.xml"  # «Дорожная карта» in a template saved by openpyxl
+WORKSHEET_XML = "xl/worksheets/sheet3.xml"  # «Дорожная карта» in a template saved by openpyxl (third sheet)
 
 
 def template_workbook(district: District, path: Path, changes: dict[tuple[str, str], Any] | None = None,
@@ -227,7 +227,7 @@ def test_write_patched_workbook_creates_missing_cells_in_order(district: Distric
     assert [courses[cell].fill.fgColor.rgb[-6:] for cell in ("G7", "B7", "C2", "A40")] == [ERROR_RGB] * 4
     assert courses["C2"].value == "Школьный ИБЦ"
     with zipfile.ZipFile(target) as archive:
-        sheet = archive.read("xl/worksheets/sheet4.xml").decode()
+        sheet = archive.read("xl/worksheets/sheet5.xml").decode()
     rows = [int(number) for number in re.findall(r'<row r="(\d+)"', sheet)]
     assert rows == sorted(rows)
     row7 = re.search(r'<row r="7".*?</row>', sheet).group(0)
@@ -353,7 +353,7 @@ def _add_feedback_sheet(workbook: openpyxl.Workbook) -> None:
                      id="a worksheet outside the default namespace"),
         pytest.param(None, "xl/styles.xml", lambda text: text.replace("<fills", "<!-- x --><fills", 1),
                      id="an XML comment in a part to patch"),
-        pytest.param(_link_roadmap, "xl/worksheets/_rels/sheet2.xml.rels",
+        pytest.param(_link_roadmap, "xl/worksheets/_rels/sheet3.xml.rels",
                      lambda text: text.replace("</Relationships>", '<Relationship Id="rId1" Type="http://schemas.'
                                                'openxmlformats.org/officeDocument/2006/relationships/hyperlink" '
                                                'Target="https://x.ru" TargetMode="External"/></Relationships>'),

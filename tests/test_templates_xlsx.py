@@ -11,11 +11,11 @@ import python_calamine
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.district.layout import LAYOUTS, LISTS_SHEET, SHEETS, TITLE_COLUMNS, TITLE_FIELDS
+from pipeline.district.layout import INSTRUCTION_SHEET, LAYOUTS, LISTS_SHEET, SHEETS, TITLE_COLUMNS, TITLE_FIELDS
 from pipeline.district.register import School
 from pipeline.district.roadmap import District, load_district
 from pipeline.intake.read import read_workbook
-from pipeline.xlsx.templates import build_template, write_templates
+from pipeline.xlsx.templates import build_template, list_headers, write_templates
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,14 @@ def list_values(workbook: openpyxl.Workbook, formula: str) -> list[str]:
     return [row[0].value for row in workbook[sheet_name.strip("'")][cells.replace("$", "")]]
 
 
-def test_build_template_has_the_six_sheets_and_a_hidden_list_sheet(saved: Path):
+def test_build_template_has_the_instruction_six_sheets_and_a_hidden_list_sheet(saved: Path):
     workbook = openpyxl.load_workbook(saved)
-    assert workbook.sheetnames == [*SHEETS, LISTS_SHEET]
+    assert workbook.sheetnames == [INSTRUCTION_SHEET, *SHEETS, LISTS_SHEET]
     assert workbook[LISTS_SHEET].sheet_state == "hidden"
-    assert workbook.active.title == "Титул"
+    assert workbook.active.title == "Инструкция"
     metadata = python_calamine.CalamineWorkbook.from_path(str(saved)).sheets_metadata
     assert [(sheet.name, sheet.visible == python_calamine.SheetVisibleEnum.Hidden) for sheet in metadata] == [
-        *((name, False) for name in SHEETS), (LISTS_SHEET, True)]
+        *((name, False) for name in (INSTRUCTION_SHEET, *SHEETS)), (LISTS_SHEET, True)]
 
 
 @pytest.mark.parametrize("sheet", SHEETS)
@@ -107,7 +107,11 @@ def test_build_template_lists_indicators(saved: Path, district: District):
 def test_build_template_list_sheet_holds_every_list(saved: Path, district: District):
     columns = list(zip(*calamine_rows(saved, LISTS_SHEET), strict=True))
     found = {column[0]: [value for value in column[1:] if value != ""] for column in columns}
-    assert found == {**{name: list(values) for name, values in district.lists.items()}, "да/нет": ["да", "нет"]}
+    headers = list_headers()
+    assert found == {**{headers[name]: list(values) for name, values in district.lists.items()},
+                     "да/нет": ["да", "нет"]}
+    assert headers["item_status"] == "Статус (Дорожная карта)"
+    assert headers["responsible_position"] == "Должность ответственного (Титул)"
 
 
 @pytest.mark.parametrize(("sheet", "cells", "list_name"), [
@@ -180,7 +184,8 @@ def test_build_template_protects_labels_and_leaves_school_cells_open(saved: Path
     title = workbook["Титул"]
     assert title.protection.sheet and not title.protection.password
     locked = {row[0].value: row[1].protection.locked for row in title.iter_rows(min_row=2)}
-    assert [name for name, is_locked in locked.items() if is_locked] == ["Версия шаблона", "Код ОО"]
+    assert [name for name, is_locked in locked.items() if is_locked] == [
+        "Версия шаблона", "Код ОО", "Наименование ОО", "Отчётный год"]
     assert all(cell.protection.locked for cell in title["A"])
     roadmap = workbook["Дорожная карта"]
     assert roadmap.protection.sheet
@@ -188,7 +193,14 @@ def test_build_template_protects_labels_and_leaves_school_cells_open(saved: Path
     indicators = workbook["Показатели"]
     assert indicators.protection.sheet
     assert [cell.protection.locked for cell in indicators[2]] == [True, True, True, False, False]
-    assert not any(workbook[name].protection.sheet for name in ("Сотрудники", "Курсы", "Поощрения"))
+    for name in ("Сотрудники", "Курсы", "Поощрения"):
+        table = workbook[name]
+        assert table.protection.sheet and not table.protection.password
+        assert all(cell.protection.locked for cell in table[1])
+        # Empty rows take the column's style: unlocked, so the school types rows below the locked header.
+        assert [table.column_dimensions[cell.column_letter].protection.locked for cell in table[1]] == [
+            False] * len(LAYOUTS[name].columns)
+        assert not table.protection.insertRows and not table.protection.deleteRows
 
 
 def test_build_template_stamps_the_version(saved: Path, district: District):
@@ -205,7 +217,7 @@ def test_build_template_writes_formula_like_text_as_text(district: District, tmp
     [path] = write_templates(district, [school], 2025, tmp_path)
     assert dict(calamine_rows(path, "Титул"))["Наименование ОО"] == "=HYPERLINK(\"http://x\")"
     with zipfile.ZipFile(path) as archive:
-        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+        assert b"<f>" not in archive.read("xl/worksheets/sheet2.xml")  # «Титул», after «Инструкция»
 
 
 def test_write_templates_writes_one_file_per_school(district: District, tmp_path: Path):
@@ -225,4 +237,4 @@ def test_write_templates_refuses_a_code_unfit_for_a_file_name(district: District
 def test_write_templates_output_reads_back_without_findings(saved: Path, district: District):
     submission = read_workbook(saved, district.max_file_bytes, district.max_rows_per_sheet)
     assert submission.findings == []
-    assert [sheet.name for sheet in submission.sheets] == [*SHEETS, LISTS_SHEET]
+    assert [sheet.name for sheet in submission.sheets] == [INSTRUCTION_SHEET, *SHEETS, LISTS_SHEET]
