@@ -127,13 +127,14 @@ def build_report(setup: Setup, engine: Engine, now: dt.datetime) -> YearReport:
 def write_report(setup: Setup, report: YearReport) -> dict[str, Path]:
     """svod.xlsx first (it is attached to the PDF), then report.pdf and report.html; each written atomically."""
     from pipeline.report.render import render_report
-    from pipeline.report.svod import write_svod
+    from pipeline.report.svod import files_table, write_svod
 
     folder = setup.outputs / str(setup.year)
     svod = folder / "svod.xlsx"
     write_svod(report, svod)
     files_csv = io.StringIO()
-    report.files_used.to_csv(files_csv, index=False, sep=";")
+    # What a user opens: Russian headers and statuses, dates as ДД.ММ.ГГГГ ЧЧ:ММ (Excel reads both).
+    files_table(report.files_used).to_csv(files_csv, index=False, sep=";", date_format="%d.%m.%Y %H:%M")
     attachments = {"svod.xlsx": svod.read_bytes(), "files.csv": files_csv.getvalue().encode("utf-8-sig")}
     paths = render_report(report, setup.outputs, attachments)
     return {"svod": svod, **paths}

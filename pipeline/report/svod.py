@@ -12,6 +12,7 @@ import pandas as pd
 
 from pipeline.report.columns import ROW_UNIT_COLUMNS, column_label, display_frame, is_share_column
 from pipeline.report.model import Change, Share, YearReport
+from pipeline.statuses import SubmissionStatus
 from pipeline.typography import is_absent
 from pipeline.xlsx.stream import StreamWorkbook, freeze_header, set_autofilter, set_widths, stream_workbook
 from pipeline.xlsx.stream_sheet import Sheet
@@ -31,6 +32,17 @@ MAX_WIDTH = 60
 # Column widths follow the header and the first rows: measuring a million cells took 9 s at 10,000 schools.
 WIDTH_SAMPLE = 500
 _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\]")
+# Excel caps a sheet name at 31 characters. The report's own titles longer than that get a short name
+# that is still a whole phrase; conclusions.py and recommendations.py cite sheets by their name in svod.
+SHORT_TITLES = {
+    "Статусы мероприятий дорожной карты": "Мероприятия дорожной карты",
+    "Сотрудники по должностям и характеру работы": "Сотрудники по должностям",
+    "Повышение квалификации по видам программ": "Обучение по видам программ",
+    "Организации, проводившие обучение": "Обучение по организациям",
+    "Ключевые показатели к прошлому году": "Динамика ключевых показателей",
+    "Показатели ОО к их прошлому году": "Динамика показателей ОО",
+}
+FUNCTION_WORDS = ("для", "без", "при", "или", "над", "под", "про", "через")
 
 
 def write_svod(report: YearReport, path: Path) -> Path:
@@ -63,9 +75,17 @@ def svod_tables(report: YearReport) -> list[tuple[str, pd.DataFrame]]:
         ("Сводная таблица по ОО", report.appendix_schools),
         ("Замечания к данным", report.appendix_warnings),
         ("Ссылки", report.appendix_links),
-        ("Файлы отчёта", report.files_used),
+        ("Файлы отчёта", files_table(report.files_used)),
     ]
     return tables
+
+
+def files_table(files_used: pd.DataFrame) -> pd.DataFrame:
+    """The files the report rests on as a user reads them (svod.xlsx, files.csv): Russian headers and statuses."""
+    table = files_used
+    if "status" in table.columns:
+        table = table.assign(status=[SubmissionStatus(status).label for status in table["status"]])
+    return table.rename(columns=column_label)
 
 
 def key_figures(report: YearReport) -> pd.DataFrame:
@@ -89,22 +109,35 @@ def key_figures(report: YearReport) -> pd.DataFrame:
 
 
 def sheet_title(title: str, taken: list[str]) -> str:
-    """An Excel-safe sheet name: no []:*?/\\, at most 31 characters, unique ignoring case."""
-    base = _FORBIDDEN_IN_TITLE.sub("_", title).strip().strip("'")
-    if len(base) > MAX_TITLE:
-        # Cut at a word boundary when one is near: «Статусы мероприятий дорожной», not «… дорожной ка».
-        cut = base[: MAX_TITLE + 1].rfind(" ")
-        base = base[: cut if cut >= MAX_TITLE // 2 else MAX_TITLE]
-        # …and without a dangling «и», «по», «к» at the end.
-        base = re.sub(r"(\s+\S{1,2})+$", "", base) or base
-    base = base.strip() or "Таблица"
+    """An Excel-safe sheet name: no []:*?/\\, at most 31 characters, never cut inside a word, unique ignoring case.
+
+    A known long title takes its short name from SHORT_TITLES; any other loses whole words from its end
+    (and a dangling «и», «по», «к» or comma with them) until it fits; a repeated name gets « (2)», « (3)» …
+    in place of its last words.
+    """
+    base = " ".join(_FORBIDDEN_IN_TITLE.sub("_", SHORT_TITLES.get(title, title)).strip("' ").split()) or "Таблица"
     used = {name.lower() for name in taken}
-    candidate, number = base, 1
+    candidate, number = _fit_words(base, MAX_TITLE), 1
     while candidate.lower() in used:
         number += 1
         suffix = f" ({number})"
-        candidate = base[: MAX_TITLE - len(suffix)].rstrip() + suffix
+        candidate = _fit_words(base, MAX_TITLE - len(suffix)) + suffix
     return candidate
+
+
+def _fit_words(text: str, limit: int) -> str:
+    """*text* without its last words until it is at most *limit* characters and ends on a full word."""
+    words = text.split(" ")
+    while len(words) > 1 and (len(" ".join(words)) > limit or _is_dangling(words[-1])):
+        words.pop()
+    fitted = " ".join(words).rstrip(",;")
+    # One word longer than the limit: no word boundary to cut at, so the word itself is cut.
+    return fitted if len(fitted) <= limit else fitted[:limit]
+
+
+def _is_dangling(word: str) -> bool:
+    """A last word that leaves the name unfinished: a preposition or conjunction («и», «по», «для»)."""
+    return (len(word) <= 2 and word.isalpha() and word.islower()) or word in FUNCTION_WORDS
 
 
 def fill_sheet(book: StreamWorkbook, sheet: Sheet, frame: pd.DataFrame) -> None:
