@@ -89,8 +89,9 @@ def _template(raw: dict[str, Any], key: str, fail: Fail, prefix: str) -> str:
     text = _text(raw, key, fail, prefix)
     try:
         fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError as error:
-        raise fail(f"{prefix}.{key}", f"шаблон не разобран: {error}") from None
+    except ValueError:  # string.Formatter's own words are English («Single '}' encountered …»)
+        raise fail(f"{prefix}.{key}", "шаблон не разобран: подстановка пишется в фигурных скобках, например "
+                                      "{share}, а скобка как текст — двойная: {{ или }}") from None
     for name in fields:
         if name not in PLACEHOLDERS:
             raise fail(f"{prefix}.{key}", f"неизвестная подстановка «{{{name}}}»; допустимы: "

@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.district.report_rules import ReportRules, load_report_rules
+from pipeline.district.toml_syntax import describe_toml_error
 
 DISTRICT_FILE = "district.toml"
 ANNUAL = "ежегодно"
 
 # "01.09.N-1": day, month, and the year relative to the campaign year N.
 _RELATIVE_DATE = re.compile(r"^(\d{2})\.(\d{2})\.N([+-]\d+)?$")
+RELATIVE_DATE_FORM = "нужна форма ДД.ММ.N (N — год кампании), например 20.05.N или 01.09.N-1"
+DATE_FORM = "нужна форма ДД.ММ.ГГГГ, например 20.05.2026"
+# What a TOML value is, in the words of the one who typed it (a type error names both sides).
+_KINDS = {bool: "true или false", int: "целое число", float: "число", str: "текст в кавычках",
+          list: "список [ … ]", dict: "раздел (таблица)", dt.date: "дата", dt.datetime: "дата и время",
+          dt.time: "время"}
 
 
 class DistrictDataError(Exception):
@@ -172,7 +179,8 @@ class _Reader:
                 raise self.fail(key, "отсутствует")
             node = node[part]
         if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
-            raise self.fail(key, f"неверный тип значения ({type(node).__name__})")
+            expected = " или ".join(_kind_word(one) for one in (kind if isinstance(kind, tuple) else (kind,)))
+            raise self.fail(key, f"неверный тип значения: записано {_kind_word(type(node))}, нужно {expected}")
         return node
 
     def text_list(self, key: str, default: Any = ...) -> tuple[str, ...]:
@@ -185,7 +193,33 @@ class _Reader:
         try:
             return dt.datetime.strptime(text, "%d.%m.%Y").date()
         except ValueError:
-            raise self.fail(key, f"«{text}» — не дата ДД.ММ.ГГГГ") from None
+            raise self.fail(key, f"«{text}» — не дата; {DATE_FORM}") from None
+
+    def iso_date(self, key: str) -> dt.date:
+        text = self.get(key, str)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise self.fail(key, f"«{text}» — не дата; нужна форма ГГГГ-ММ-ДД, например 2024-09-01") from None
+
+    def relative_date(self, key: str) -> str:
+        """A calendar date «ДД.ММ.N», checked to be a day of every year (29.02 is not)."""
+        text = self.get(key, str)
+        match = _RELATIVE_DATE.match(text)
+        if not match:
+            raise self.fail(key, f"«{text}» — не дата; {RELATIVE_DATE_FORM}")
+        day, month, _ = match.groups()
+        if (day, month) == ("29", "02"):
+            raise self.fail(key, f"«{text}» — 29 февраля бывает не каждый год; выберите 28.02 или 01.03")
+        try:
+            dt.date(2001, int(month), int(day))
+        except ValueError:
+            raise self.fail(key, f"«{text}» — не дата; {RELATIVE_DATE_FORM}") from None
+        return text
+
+
+def _kind_word(kind: type) -> str:
+    return next((word for known, word in _KINDS.items() if issubclass(kind, known)), "значение другого вида")
 
 
 def load_district(inputs: Path) -> District:
@@ -195,16 +229,13 @@ def load_district(inputs: Path) -> District:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DistrictDataError(f"{path}: файл данных района не найден") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise DistrictDataError(f"{path}: файл повреждён: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise DistrictDataError(f"{path}, {describe_toml_error(error)}") from None
+    except UnicodeDecodeError:
+        raise DistrictDataError(f"{path}: файл не в кодировке UTF-8 — сохраните его в UTF-8") from None
     reader = _Reader(path, data)
 
-    calendar = {}
-    for key in _CALENDAR_KEYS:
-        value = reader.get(f"calendar.{key}", str)
-        if not _RELATIVE_DATE.match(value):
-            raise reader.fail(f"calendar.{key}", f"«{value}» — ожидается вид ДД.ММ.N или ДД.ММ.N-1")
-        calendar[key] = value
+    calendar = {key: reader.relative_date(f"calendar.{key}") for key in _CALENDAR_KEYS}
 
     overrides: dict[int, dict[str, dt.date]] = {}
     for year_text, values in reader.get("campaigns", dict, {}).items():
@@ -290,7 +321,7 @@ def load_district(inputs: Path) -> District:
         older_versions=reader.text_list("format.older_versions", ()),
         max_file_bytes=int(reader.get("format.max_file_mb", (int, float)) * 1024 * 1024),
         max_rows_per_sheet=reader.get("format.max_rows_per_sheet", int),
-        model_start=dt.date.fromisoformat(reader.get("format.model_start", str)),
+        model_start=reader.iso_date("format.model_start"),
         first_campaign=reader.get("calendar.first_campaign", int),
         items=tuple(items),
         indicators=tuple(indicators),
