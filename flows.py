@@ -160,7 +160,8 @@ def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "out
 
 @flow(name="annual-report")
 def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
-                  ledger_url: str | None = None, cluster: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+                  ledger_url: str | None = None, cluster: str | None = None, dry_run: bool = False,
+                  draft: bool = False) -> dict[str, Any]:
     """A last collection pass (mail included), then the consolidated report: svod.xlsx, report.pdf, report.html.
 
     Returns the paths, and under «mail» what went out (None without [mail]).
@@ -174,7 +175,7 @@ def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str 
             report = build_report(quote(setup), quote(engine), dt.datetime.now().replace(microsecond=0))
         finally:
             engine.dispose()
-        paths = write_report(quote(setup), quote(report))
+        paths = write_report(quote(setup), quote(replace(report, draft=draft)))
     publish_status(summary.status)
     create_link_artifact(key=f"report-{setup.year}", link=paths["pdf"].resolve().as_uri(),
                          link_text=f"Итоговый отчёт {setup.year} (PDF)")

@@ -133,3 +133,4 @@ class YearReport:
     assessment: Assessment | None = None  # выводы, рекомендации, решения by the district's rules (conclusions.py)
     analyst_text: tuple[str, ...] = ()  # paragraphs of the analyst's own text, inputs/report/<year>.txt
     warning_cells: pd.DataFrame | None = None  # appendix_warnings with check code, sheet and cell, for svod.xlsx
+    draft: bool = False  # a deliberate draft (eibm report --force): every page says «Черновик»

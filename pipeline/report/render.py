@@ -24,6 +24,7 @@ from pipeline.typography import ru_change, ru_value
 STYLESHEET = ASSETS / "report.css"
 CONCLUSIONS_TITLE = "Выводы и рекомендации"
 DEMO_MARK = "Демонстрационные данные"
+DRAFT_MARK = "Черновик"
 # A key figure's card is a third of the text width: about 13 characters of the value at its 15 pt. A longer
 # value (a sum of very large, yet accepted, numbers) is set smaller, and it and its change may wrap between
 # digit groups, whose no-break spaces would otherwise push them past the card's edge.
@@ -75,6 +76,7 @@ def build_context(report: YearReport, attachments: list[str]) -> dict[str, Any]:
         "front": front,
         "method_title": METHOD_TITLE,
         "demo_mark": DEMO_MARK,
+        "draft_mark": DRAFT_MARK,
         "report": report,
         "formed": report.generated_at.date(),
         "school_year": school_year(report),
