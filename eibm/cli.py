@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from eibm.interrupt import run_interruptible
+from eibm.os_errors import describe_os_error
+from eibm.usage import RussianParser
 from pipeline.atomic import OutputError
 from pipeline.district.register import RegisterError
 from pipeline.district.roadmap import DistrictDataError
@@ -23,62 +26,80 @@ from pipeline.statuses import SubmissionStatus
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+YEAR_HELP = "год кампании — учебный год, который она закрывает, например 2026 (за 2025/2026 учебный год)"
+DRAFT_MARK = "Черновик"
+_YEAR = re.compile(r"^\d{4}$")
 
 
+def campaign_year(text: str) -> int:
+    """--year's value: a year of four digits."""
+    if not _YEAR.match(text):
+        raise argparse.ArgumentTypeError(f"«{text}» — не год; нужен год кампании из четырёх цифр, например 2026")
+    return int(text)
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with Russian usage errors and exit code 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"Ошибка в команде: {message}\nСправка: eibm --help\n")
+def _add_command(commands: Any, name: str, parents: list[argparse.ArgumentParser], summary: str) -> Any:
+    return commands.add_parser(name, parents=parents, help=summary, description=summary[:1].upper() + summary[1:] + ".")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="eibm", description="Сбор и свод отчётов школ о внедрении единой "
-                                             "информационно-библиотечной модели (ИБЦ).")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--inputs", type=Path, default=Path("inputs"),
-                        help="папка входных данных (по умолчанию ./inputs)")
-    common.add_argument("--outputs", type=Path, default=Path("outputs"),
+    parser = RussianParser(prog="eibm", description="Сбор и свод отчётов школ о внедрении единой "
+                                                   "информационно-библиотечной модели (ИБЦ).",
+                           epilog="Справка по команде: eibm КОМАНДА --help",
+                           formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=30))
+    # Parents are Russian too: their «параметры» group merges into each command's own.
+    common = RussianParser(add_help=False)
+    common.add_argument("--inputs", type=Path, default=Path("inputs"), metavar="ПАПКА",
+                        help="папка входных данных: district.toml, schools.csv, папки годов (по умолчанию ./inputs)")
+    common.add_argument("--outputs", type=Path, default=Path("outputs"), metavar="ПАПКА",
                         help="папка результатов (по умолчанию ./outputs)")
-    common.add_argument("--ledger", default=os.environ.get("EIBM_LEDGER_URL"),
+    common.add_argument("--ledger", default=os.environ.get("EIBM_LEDGER_URL"), metavar="АДРЕС",
                         help="адрес базы журнала (SQLAlchemy URL); по умолчанию outputs/ledger.sqlite")
     common.add_argument("--debug", action="store_true", help="показывать технические подробности ошибок")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="КОМАНДА", parser_class=_Parser)
+    commands = parser.add_subparsers(title="команды", dest="command", required=True, metavar="КОМАНДА",
+                                     parser_class=RussianParser)
 
-    validate = commands.add_parser("validate", parents=[common], help="проверить файлы, ничего не сохраняя")
-    validate.add_argument("files", nargs="+", type=Path, metavar="ФАЙЛ")
-    validate.add_argument("--year", type=int, help="год кампании (по умолчанию — текущий год)")
+    validate = _add_command(commands, "validate", [common], "проверить файлы, ничего не сохраняя")
+    validate.add_argument("files", nargs="+", type=Path, metavar="ФАЙЛ",
+                          help="файл отчёта школы (.xlsx, .xls, .ods или .csv); можно несколько")
+    validate.add_argument("--year", type=campaign_year, metavar="ГОД",
+                          help=YEAR_HELP + "; по умолчанию — текущий год")
     validate.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
 
-    cluster = argparse.ArgumentParser(add_help=False)
+    cluster = RussianParser(add_help=False)
     cluster.add_argument("--cluster", default=os.environ.get("EIBM_DASK_CLUSTER"), metavar="АДРЕС",
                          help="проверять файлы на кластере Dask: адрес планировщика (tcp://хост:8786) или "
                               "local — кластер на этой машине; журнал тогда — PostgreSQL (--ledger)")
 
-    mail = argparse.ArgumentParser(add_help=False)
+    mail = RussianParser(add_help=False)
     mail.add_argument("--dry-run", action="store_true",
                       help="не отправлять письма школам и не опрашивать почтовый ящик, а записать письма файлами "
                            ".eml в outputs/<год>/outbox/ (если в district.toml есть раздел [mail])")
 
-    collect = commands.add_parser("collect", parents=[common, cluster, mail],
-                                  help="принять новые файлы из inputs/<год>/ и почты, ответить школам")
-    collect.add_argument("--year", type=int, required=True)
+    collect = _add_command(commands, "collect", [common, cluster, mail],
+                           "принять новые файлы из inputs/<год>/ и почты, ответить школам")
+    collect.add_argument("--year", type=campaign_year, required=True, metavar="ГОД", help=YEAR_HELP)
     collect.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
 
-    status = commands.add_parser("status", parents=[common], help="показать ход сбора отчётов")
-    status.add_argument("--year", type=int, required=True)
+    status = _add_command(commands, "status", [common], "показать ход сбора отчётов")
+    status.add_argument("--year", type=campaign_year, required=True, metavar="ГОД", help=YEAR_HELP)
     status.add_argument("--json", action="store_true", help="вывести результат в формате JSON")
 
-    templates = commands.add_parser("templates", parents=[common], help="создать шаблоны отчётов для школ")
-    templates.add_argument("--year", type=int, required=True)
+    templates = _add_command(commands, "templates", [common], "создать шаблоны отчётов для школ")
+    templates.add_argument("--year", type=campaign_year, required=True, metavar="ГОД", help=YEAR_HELP)
 
-    report = commands.add_parser("report", parents=[common, cluster, mail],
-                                 help="итоговый отчёт за год: PDF, HTML и свод в Excel")
-    report.add_argument("--year", type=int, required=True)
+    report = _add_command(commands, "report", [common, cluster, mail],
+                          "итоговый отчёт за год: PDF, HTML и свод в Excel")
+    report.add_argument("--year", type=campaign_year, required=True, metavar="ГОД", help=YEAR_HELP)
+    report.add_argument("--force", action="store_true",
+                        help="построить черновик, даже если сбор за этот год ещё не начался или папки "
+                             "inputs/<год>/ нет: на каждой странице будет пометка «Черновик»")
 
-    commands.add_parser("serve", parents=[common], help="запустить расписание сбора и отчёта (нужен сервер Prefect)")
+    _add_command(commands, "serve", [common], "запустить расписание сбора и отчёта (нужен сервер Prefect)")
+    server = _add_command(commands, "server", [common],
+                          "сервер Prefect с историей запусков (запускается сам при первом collect или report)")
+    server.add_argument("action", choices=["status", "stop"], metavar="ДЕЙСТВИЕ",
+                        help="status — работает ли сервер и его адрес в браузере; stop — остановить его")
     return parser
 
 
@@ -89,13 +110,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     try:
         handler = {"validate": run_validate, "collect": run_collect, "status": run_status,
-                   "templates": run_templates, "report": run_report, "serve": run_serve}[arguments.command]
+                   "templates": run_templates, "report": run_report, "serve": run_serve,
+                   "server": run_server}[arguments.command]
         return handler(arguments)
     except (DistrictDataError, RegisterError) as error:
         print(f"Ошибка в данных района: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (CampaignBusyError, OutputError, LedgerVersionError) as error:
         print(f"Ошибка: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # a folder the system refuses: its path and what to do, not «Errno 13»
+        if arguments.debug:
+            raise
+        print(f"Ошибка: {describe_os_error(error, arguments.inputs, arguments.outputs)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("Прервано.", file=sys.stderr)
@@ -159,9 +186,10 @@ def run_collect(arguments: argparse.Namespace) -> int:
     check_campaign_free(arguments.outputs, arguments.year)  # at once, not after Prefect's start-up
     started = time.monotonic()
     if not arguments.json:
-        print(f"Сбор отчётов {arguments.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
+        print(f"Сбор отчётов {arguments.year}: запускаю…", flush=True)
     import flows
 
+    flows.use_prefect_server()
     summary = run_interruptible(flows.run_flow, flows.collect, arguments.cluster, year=arguments.year,
                                 inputs=str(arguments.inputs), outputs=str(arguments.outputs),
                                 ledger_url=arguments.ledger, dry_run=arguments.dry_run)
@@ -174,19 +202,50 @@ def run_collect(arguments: argparse.Namespace) -> int:
 
 def run_report(arguments: argparse.Namespace) -> int:
     check_campaign_free(arguments.outputs, arguments.year)  # at once, not after Prefect's start-up
+    nothing_yet = _nothing_to_report(arguments, dt.date.today())
+    if nothing_yet and not arguments.force:
+        print(f"Отчёт за {arguments.year} год не построен: {nothing_yet}.\n"
+              f"Построить черновик с пометкой «{DRAFT_MARK}» на каждой странице: "
+              f"eibm report --year {arguments.year} --force", file=sys.stderr)
+        return EXIT_USAGE
     started = time.monotonic()
-    print(f"Итоговый отчёт {arguments.year}: последний сбор, свод и вёрстка…", flush=True)
+    kind = f"{DRAFT_MARK} итогового отчёта" if arguments.force else "Итоговый отчёт"
+    print(f"{kind} {arguments.year}: последний сбор, свод и вёрстка…", flush=True)
     import flows
 
+    flows.use_prefect_server()
     paths = run_interruptible(flows.run_flow, flows.annual_report, arguments.cluster, year=arguments.year,
                               inputs=str(arguments.inputs), outputs=str(arguments.outputs),
-                              ledger_url=arguments.ledger, dry_run=arguments.dry_run)
-    print(f"Готово за {time.monotonic() - started:.0f} с.")
+                              ledger_url=arguments.ledger, dry_run=arguments.dry_run, draft=arguments.force)
+    print(f"Готово за {_seconds(time.monotonic() - started, 0)} с.")
+    if arguments.force:
+        print(f"Это черновик (--force): на каждой странице пометка «{DRAFT_MARK}».")
     print(f"Отчёт (PDF):   {Path(paths['pdf']).resolve()}")
     print(f"Отчёт (HTML):  {Path(paths['html']).resolve()}")
     print(f"Свод (Excel):  {Path(paths['svod']).resolve()}")
     _print_mail(paths.get("mail"))
     return EXIT_OK
+
+
+def _nothing_to_report(arguments: argparse.Namespace, today: dt.date) -> str:
+    """Why a report of campaign *year* would be a report of nothing (no folder, the window not yet open), or ""."""
+    from pipeline.district.setup import drop_folder
+
+    folder = drop_folder(arguments.inputs, arguments.year)
+    if not folder.is_dir():
+        return f"нет папки отчётов школ {folder} — проверьте год и папку входных данных (--inputs)"
+    campaign = _setup(arguments, arguments.year).campaign
+    if today < campaign.window_open:
+        return (f"сбор отчётов ещё не начался — он открывается {campaign.window_open:%d.%m.%Y} "
+                f"(district.toml, [calendar] window_open)")
+    return ""
+
+
+def _seconds(seconds: float, digits: int) -> str:
+    """«11,3»: a duration with a decimal comma, as every number the analyst reads."""
+    from pipeline.typography import ru_number
+
+    return ru_number(seconds, digits)
 
 
 def _print_mail(mail: Any) -> None:
@@ -211,6 +270,25 @@ def run_serve(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_server(arguments: argparse.Namespace) -> int:
+    from eibm import prefect_server  # the standard library only: no Prefect import here
+
+    home = prefect_server.prefect_home()
+    if arguments.action == "stop":
+        stopped = prefect_server.stop_server(home)
+        print(f"Сервер Prefect остановлен ({stopped.url})." if stopped else "Сервер Prefect не был запущен.")
+        return EXIT_OK
+    server = prefect_server.running_server(home)
+    if os.environ.get("PREFECT_API_URL"):
+        print(f"Запуски идут на сервер Prefect, заданный в PREFECT_API_URL: {os.environ['PREFECT_API_URL']}")
+    elif server is None:
+        print("Сервер Prefect не запущен; он запустится сам при следующем eibm collect или eibm report.")
+    else:
+        print(f"Сервер Prefect работает: {server.url} (история запусков и артефакты; процесс {server.pid}, "
+              f"папка {home}). Остановить: eibm server stop")
+    return EXIT_OK
+
+
 def _status(setup: Any) -> Any:
     from pipeline import ledger
     from pipeline.collect.status import current_status
@@ -224,7 +302,7 @@ def _status(setup: Any) -> Any:
 
 def _print_collection(summary: Any, seconds: float, outputs: Path) -> None:
     counts = summary.counts
-    print(f"Кампания {summary.year}: обработано новых отчётов — {summary.processed} за {seconds:.1f} с.")
+    print(f"Кампания {summary.year}: обработано новых отчётов — {summary.processed} за {_seconds(seconds, 1)} с.")
     files = ", ".join(f"{SubmissionStatus(key).label} — {value}" for key, value in sorted(counts.items()))
     print(f"Файлы в папке: {files}" if counts else "Файлы в папке: нет файлов.")
     if summary.unsettled:
