@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
 from eibm.interrupt import run_interruptible
 from eibm.os_errors import describe_os_error
 from eibm.usage import RussianParser
@@ -108,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments.debug:
         # Prefect would print its own traceback of a failed task next to our Russian message.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    if arguments.ledger and not _is_ledger_url(arguments.ledger):
+        print("Ошибка: адрес журнала (--ledger или переменная EIBM_LEDGER_URL) не разобран: нужен адрес вида "
+              "postgresql+psycopg://пользователь@сервер/база или sqlite:///путь/ledger.sqlite", file=sys.stderr)
+        return EXIT_USAGE
     try:
         handler = {"validate": run_validate, "collect": run_collect, "status": run_status,
                    "templates": run_templates, "report": run_report, "serve": run_serve,
@@ -118,6 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (CampaignBusyError, OutputError, LedgerVersionError) as error:
         print(f"Ошибка: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OperationalError:  # the ledger's server is down or refuses us; the driver's words are English
+        if arguments.debug:
+            raise
+        shown = make_url(_setup_url(arguments)).render_as_string(hide_password=True)
+        print(f"Ошибка: журнал {shown} недоступен: проверьте адрес (--ledger или EIBM_LEDGER_URL) и что сервер "
+              "базы запущен и принимает подключения; подробности — с --debug", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:  # a folder the system refuses: its path and what to do, not «Errno 13»
         if arguments.debug:
@@ -133,6 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Непредвиденная ошибка: {error}\nПовторите команду с --debug, чтобы увидеть подробности.",
               file=sys.stderr)
         return EXIT_FINDINGS
+
+
+def _is_ledger_url(url: str) -> bool:
+    try:
+        make_url(url)
+    except ArgumentError:
+        return False
+    return True
+
+
+def _setup_url(arguments: argparse.Namespace) -> str:
+    """The ledger's address this run uses: --ledger, else the SQLite file in the outputs folder."""
+    from pipeline import ledger
+
+    return arguments.ledger or ledger.default_url(arguments.outputs)
 
 
 def _setup(arguments: argparse.Namespace, year: int) -> Any:
@@ -181,7 +210,8 @@ def run_collect(arguments: argparse.Namespace) -> int:
 
     folder = drop_folder(arguments.inputs, arguments.year)
     if not folder.is_dir():
-        print(f"Ошибка: папка {folder} не найдена", file=sys.stderr)
+        print(f"Ошибка: нет папки отчётов школ {folder} — проверьте год и папку входных данных (--inputs)",
+              file=sys.stderr)
         return EXIT_USAGE
     check_campaign_free(arguments.outputs, arguments.year)  # at once, not after Prefect's start-up
     started = time.monotonic()

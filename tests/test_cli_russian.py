@@ -238,3 +238,25 @@ def test_checker_finds_an_untranslated_word(capsys: pytest.CaptureFixture[str],
     monkeypatch.delitem(usage.RUSSIAN, "show this help message and exit")
     _, out, _ = eibm(capsys, "status", "--help")
     assert english_words(out) == ["show", "this", "help", "message", "and", "exit"]
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    pytest.param(["status", "--year", "2025", "--ledger", "журнал"],
+                 "Ошибка: адрес журнала (--ledger или переменная EIBM_LEDGER_URL) не разобран: нужен адрес вида",
+                 id="a ledger address that is not one"),
+    pytest.param(["status", "--year", "2025", "--ledger", "postgresql+psycopg://analyst:secret@127.0.0.1:1/ledger"],
+                 "Ошибка: журнал postgresql+psycopg://analyst:***@127.0.0.1:1/ledger недоступен: проверьте адрес",
+                 id="a ledger server that does not answer, its password hidden"),
+    pytest.param(["collect", "--year", "2031"],
+                 "Ошибка: нет папки отчётов школ inputs/2031 — проверьте год и папку входных данных (--inputs)",
+                 id="collect of a year without a drop folder"),
+    pytest.param(["validate", "нет-такого.xlsx", "--year", "2025"], "Ошибка: файл не найден: нет-такого.xlsx",
+                 id="validate of a missing file"),
+])
+def test_run_errors_are_russian_and_exit_2(capsys: pytest.CaptureFixture[str], workspace: Path, argv: list[str],
+                                           expected: str) -> None:
+    code, out, err = eibm(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(expected)
+    assert "secret" not in err
+    assert english_words(err, *argv) == []
