@@ -3,6 +3,7 @@ to report nothing and the forced draft; a checker finds any English word outside
 
 from __future__ import annotations
 
+import argparse
 import errno
 import re
 import shutil
@@ -14,16 +15,26 @@ import pytest
 from conftest import PROJECT
 
 from eibm import usage
-from eibm.cli import main
+from eibm.cli import build_parser, main
 from eibm.os_errors import describe_os_error
 
 REGISTER = ("Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
             "70-001;МБОУ «Тестовая СОШ»;Тест;test-school.ru;a@test-school.ru;;\n"
             "70-002;МБОУ «Вторая СОШ»;Тест;second.ru;a@second.ru;;\n")
-COMMANDS = ("validate", "collect", "status", "templates", "report", "serve")
+
+
+def command_words() -> tuple[tuple[str, ...], set[str]]:
+    """The commands, and every word a user types as is: the commands and the choices of their arguments."""
+    commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    typed = {str(choice) for parser in commands.choices.values() for action in parser._actions
+             for choice in action.choices or ()}
+    return tuple(commands.choices), typed | set(commands.choices)
+
+
+COMMANDS, TYPED = command_words()
 # Names a Russian reader meets as they are: the program, its commands, products and formats, TOML's
 # true/false, «N» of the calendar's ДД.ММ.N, and the Dask cluster words of --cluster's help.
-ALLOWED = {"eibm", *COMMANDS, "PDF", "HTML", "Excel", "JSON", "TOML", "SQLAlchemy", "URL", "Dask", "PostgreSQL",
+ALLOWED = {"eibm", *TYPED, "PDF", "HTML", "Excel", "JSON", "TOML", "SQLAlchemy", "URL", "Dask", "PostgreSQL",
            "Prefect", "tcp", "local", "csv", "xlsx", "xls", "ods", "eml", "true", "false", "N", "UTF"}
 _LATIN = re.compile(r"[A-Za-z]+")
 _QUOTED = re.compile(r"«[^«»]*»")  # a value the user typed or the file holds, quoted back
