@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from eibm.interrupt import run_interruptible
 from eibm.os_errors import describe_os_error
-from eibm.usage import RussianParser
+from eibm.usage import CommandsFormatter, RussianParser
 from pipeline.atomic import OutputError
 from pipeline.district.register import RegisterError
 from pipeline.district.roadmap import DistrictDataError
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = RussianParser(prog="eibm", description="Сбор и свод отчётов школ о внедрении единой "
                                                    "информационно-библиотечной модели (ИБЦ).",
                            epilog="Справка по команде: eibm КОМАНДА --help",
-                           formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=30))
+                           formatter_class=CommandsFormatter)
     # Parents are Russian too: their «параметры» group merges into each command's own.
     common = RussianParser(add_help=False)
     common.add_argument("--inputs", type=Path, default=Path("inputs"), metavar="ПАПКА",

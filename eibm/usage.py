@@ -63,6 +63,17 @@ def russian_argparse() -> Iterator[None]:
         argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
 
 
+class CommandsFormatter(argparse.HelpFormatter):
+    """Help whose command list keeps each summary on its command's line: argparse measures the commands
+    without their extra indent, so «templates» had its summary pushed to the next line."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        for subaction in self._iter_indented_subactions(action):
+            width = len(self._format_action_invocation(subaction)) + self._current_indent
+            self._action_max_length = max(self._action_max_length, width)
+
+
 class RussianParser(argparse.ArgumentParser):
     """An ArgumentParser whose help and usage errors are Russian; a usage error exits with code 2 and
     names an unknown option even when a required one is missing too (`report --yaer 2026`)."""
