@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from pipeline import ledger
 from pipeline.atomic import write_text
+from pipeline.collect.contacts import SchoolContact, load_contacts
 from pipeline.collect.senders import HELD_LABEL, REFUSED_LABEL, HeldFile, RefusedLetter, UnansweredMail, mail_states
 from pipeline.district.register import School, expected_schools
 from pipeline.district.roadmap import Campaign
@@ -113,6 +114,7 @@ class CampaignStatus:
     held: list[HeldFile] = field(default_factory=list)
     refused_mail: list[RefusedLetter] = field(default_factory=list)
     unanswered_mail: list[UnansweredMail] = field(default_factory=list)
+    contacts: dict[str, SchoolContact] = field(default_factory=dict)  # by code; the page shows them
 
     @property
     def held_schools(self) -> set[str]:
@@ -238,6 +240,7 @@ def render_status(status: CampaignStatus) -> str:
         held_schools=status.held_schools,
         refused_schools=status.refused_schools,
         refused_label=REFUSED_LABEL,
+        contacts=status.contacts,
     )
 
 
@@ -374,8 +377,9 @@ def current_status(setup: Setup, engine: Engine, now: datetime.datetime,
     with ledger.transaction(engine) as connection:
         marked = ledger.submissions_with_finding(connection, setup.year, "S10")
         held, refused, unanswered = mail_states(connection, setup)
+        contacts = load_contacts(connection, setup.year, expected)
     return replace(status, named_elsewhere=[_named_elsewhere(item, setup.register) for item in marked],
-                   held=held, refused_mail=refused, unanswered_mail=unanswered)
+                   held=held, refused_mail=refused, unanswered_mail=unanswered, contacts=contacts)
 
 
 def _named_elsewhere(item: ledger.StoredSubmission, register: dict[str, School]) -> NamedElsewhere:
