@@ -82,7 +82,9 @@ def test_every_date_the_template_shows_belongs_to_its_campaign(district: Distric
               if validation.prompt]
     shown = sorted({date for text in texts for date in dates_in(text)})
     assert shown
-    assert all(campaign.period_start <= date <= campaign.window_close for date in shown), shown
+    # The one date before the period: «выполнено ранее» may not be earlier than the Model's start (R02).
+    assert all(campaign.period_start <= date <= campaign.window_close or date == district.model_start
+               for date in shown), shown
 
 
 def test_instruction_follows_a_campaigns_own_deadline(district: District, register: dict[str, School],
@@ -197,3 +199,10 @@ def test_every_table_header_is_locked_and_its_rows_open(district: District, regi
     assert not any(row[1].protection.locked for row in workbook["Титул"].iter_rows(min_row=6))
     for name in ("Сотрудники", "Курсы", "Поощрения"):
         assert len(workbook[name][1]) == len(LAYOUTS[name].columns)
+
+
+def test_hint_of_a_positive_indicator_does_not_invite_a_zero(district: District, register: dict[str, School],
+                                                             tmp_path: Path):
+    workbook = openpyxl.load_workbook(save_template(district, register[SCHOOL], YEAR, tmp_path))
+    assert prompts_at(workbook["Показатели"], "D13") == [("P12, м²", "Необязательно. Число больше 0, без единиц "
+                                                                     "измерения.")]

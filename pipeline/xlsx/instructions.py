@@ -19,7 +19,7 @@ LABEL_WIDTH = 22
 TEXT_WIDTH = 100
 # Excel does not grow a row for wrapped text it did not lay out itself: heights are estimated from the text.
 LINE_HEIGHT = 15
-CHARACTERS_PER_LINE = TEXT_WIDTH * 0.95  # Cyrillic runs a little wider than the «0» a column width counts
+CHARACTERS_PER_LINE = TEXT_WIDTH * 0.85  # Cyrillic runs wider than the «0» a width counts: spare, not clip
 ACCEPTED_FILES = ".xlsx (подойдут также .xlsm, .xls, .ods или CSV-файлы листов)"
 
 TITLE_FONT = Font(bold=True, size=14)
@@ -46,8 +46,8 @@ def build_instructions(district: District, school: School, campaign: Campaign, s
         school_year = f" ({campaign.period_start.year}/{campaign.period_end.year} учебный год)"
     return [
         Line("Сроки", heading=True),
-        Line("Отчётный период", f"с {start} по {end}{school_year}. Все даты в отчёте — из этого периода, "
-                                "кроме мероприятий «выполнено ранее»."),
+        Line("Отчётный период", f"с {start} по {end}{school_year}. Даты мероприятий, курсов и поощрений — "
+                                "из этого периода (кроме мероприятий «выполнено ранее»)."),
         Line("Приём отчётов", f"с {ru_short_date(campaign.window_open)} по {ru_short_date(campaign.window_close)}."),
         Line("Срок сдачи", f"{ru_short_date(campaign.deadline)} включительно. Отчёт сдан в срок, если не позднее этого "
                            "дня прислан файл без ошибок; файл с ошибками отклоняется — оставьте время на исправление."),
@@ -100,8 +100,8 @@ def _general_rules(campaign: Campaign) -> list[str]:
         "• Выделите ячейку — рядом появится подсказка, что в неё вписать.",
         "• Если у ячейки есть стрелка, выберите значение из списка.",
         f"• Даты — в формате ДД.ММ.ГГГГ, например {ru_short_date(example_date(campaign))}.",
-        "• Числа — без единиц измерения, дробную часть отделяйте запятой; «0» — тоже значение, "
-        "пустая ячейка означает «нет данных».",
+        "• Числа — без единиц измерения, дробную часть отделяйте запятой. «0» — тоже значение: если "
+        "количество равно нулю, впишите 0, а не оставляйте ячейку пустой.",
         f"• Не переименовывайте листы и столбцы; не удаляйте и не переставляйте строки листов «{ROADMAP}» "
         f"и «{INDICATORS}».",
     ]
@@ -113,13 +113,14 @@ def _sheet_rules(district: District, campaign: Campaign) -> list[tuple[str, str]
     optional = [indicator.code for indicator in district.indicators if not indicator.always_required]
     without_library = f" При «нет библиотеки» можно не заполнять {optional[0]}–{optional[-1]}." if optional else ""
     return [
-        (TITLE, "Впишите ФИО, должность и e-mail ответственного, телефон (по желанию), дату заполнения и выберите, "
-                "есть ли в школе библиотека. Версия шаблона, код ОО, наименование школы и отчётный год уже "
-                "заполнены; если в них ошибка, сообщите в управление образования."),
+        (TITLE, "Впишите ФИО и e-mail ответственного, телефон (по желанию) и дату заполнения; выберите из "
+                "списков должность ответственного и есть ли в школе библиотека. Версия шаблона, код ОО, наименование "
+                "школы и отчётный год уже заполнены; если в них ошибка, сообщите в управление образования."),
         (ROADMAP, f"Для каждого мероприятия выберите «Статус». «выполнено» — укажите «Дату выполнения» с {start} "
                   f"по {end}. «выполнено ранее» — только для мероприятий с датой в столбце «Срок», дата раньше "
-                  f"{start}. Для «не выполнено» и «не требуется» напишите причину в «Комментарии»; «не требуется» "
-                  f"можно только для {listed_codes(rules.may_be_not_required)}. У выполненных мероприятий "
+                  f"{start}, но не раньше {ru_short_date(district.model_start)}. Для «не выполнено» и «не требуется» "
+                  f"напишите причину в «Комментарии»; «не требуется» можно только для "
+                  f"{listed_codes(rules.may_be_not_required)}. У выполненных мероприятий "
                   f"{listed_codes(rules.needs_document)} укажите документ и его реквизиты, у "
                   f"{listed_codes(rules.needs_quantity)} — количество, у {listed_codes(rules.needs_link)} — "
                   "ссылки на сайт школы."),
@@ -155,13 +156,14 @@ def _sending(district: District, school: School, campaign: Campaign, send_to: st
 def _afterwards(send_to: str | None) -> list[Line]:
     findings = ("принят отчёт или отклонён, список замечаний с листом и ячейкой каждого и копия вашего файла, где "
                 "эти ячейки отмечены цветом")
+    again = "передайте" if send_to is None else "пришлите"
     if send_to is None:
         check = f"Файл проверяется автоматически. Результат — {findings} — передаст специалист управления образования."
     else:
         check = f"Каждый присланный файл проверяется автоматически. Ответ придёт по электронной почте: {findings}."
     return [
         Line("Проверка", check),
-        Line("Если отклонён", "Исправьте ошибки в этом же файле и пришлите его снова. Засчитывается последний "
+        Line("Если отклонён", f"Исправьте ошибки в этом же файле и {again} его снова. Засчитывается последний "
                               "принятый файл. Предупреждения не мешают принять отчёт, но эти значения стоит "
                               "проверить."),
     ]

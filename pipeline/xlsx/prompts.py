@@ -47,6 +47,7 @@ def build_prompts(district: District, campaign: Campaign) -> dict[tuple[str, str
     start, end = ru_short_date(campaign.period_start), ru_short_date(campaign.period_end)
     example = ru_short_date(example_date(campaign))
     within = f"с {start} по {end}, например {example}"
+    model_start = ru_short_date(district.model_start)
     rules = district.item_rules
     optional = [indicator.code for indicator in district.indicators if not indicator.always_required]
     not_without_library = f"{optional[0]}–{optional[-1]}" if optional else ""
@@ -72,9 +73,9 @@ def build_prompts(district: District, campaign: Campaign) -> dict[tuple[str, str
         (ROADMAP, "Статус"): ("Статус", f"Выберите из списка. «выполнено» — в отчётном периоде, с датой; "
                                         f"«выполнено ранее» — до {start}, только если в «Сроке» дата; "
                                         "«не выполнено» и «не требуется» — с причиной в «Комментарии»."),
-        (ROADMAP, "Дата выполнения"): ("Дата выполнения", f"ДД.ММ.ГГГГ. Для «выполнено» — {within}; "
-                                                          f"для «выполнено ранее» — раньше {start}. "
-                                                          "При других статусах оставьте пустой."),
+        (ROADMAP, "Дата выполнения"): ("Дата выполнения", f"ДД.ММ.ГГГГ. Для «выполнено» — {within}; для "
+                                                          f"«выполнено ранее» — раньше {start}, но не раньше "
+                                                          f"{model_start}. При других статусах оставьте пустой."),
         (ROADMAP, "Документ"): ("Документ", f"Выберите вид документа из списка. Обязателен для {with_document}."),
         (ROADMAP, "Реквизиты документа"): ("Реквизиты документа", f"Номер и дата документа, например «№ 45-од от "
                                                                   f"{example}». Обязательны для {with_document}."),
@@ -116,7 +117,7 @@ def build_prompts(district: District, campaign: Campaign) -> dict[tuple[str, str
 def quantity_prompt(item: Item) -> Prompt:
     """The input message of «Количество» for one roadmap item: what to count, when the item asks for a count."""
     if item.quantity:
-        return Prompt("Количество", f"Целое число: {item.quantity}. Для «выполнено» — не меньше 1.")
+        return Prompt("Количество", f"Укажите {item.quantity} (целое число). Для «выполнено» — не меньше 1.")
     return Prompt("Количество", "Необязательно. Целое число не меньше 0.")
 
 
@@ -134,6 +135,8 @@ def indicator_prompt(indicator: Indicator) -> Prompt:
             text = f"{noun} не меньше 0"
         if indicator.unit == "%":
             text += ", в процентах: 95 — это 95 %, не 0,95."
+        elif indicator.positive:
+            text += ", без единиц измерения."
         else:
             text += ", без единиц измерения. «0» — тоже значение."
     if indicator.optional:
