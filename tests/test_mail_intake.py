@@ -75,7 +75,7 @@ def settings_for(server: Dovecot, **changes: object) -> MailSettings:
 def poll(setup: Setup, server: Dovecot, **changes: object) -> PollSummary:
     engine = ledger.open_ledger(setup.ledger_url)
     try:
-        return poll_mailbox(setup, settings_for(server, **changes), engine, password=server.password)
+        return poll_mailbox(setup, settings_for(server, **changes), engine, password=server.password, now=AFTER_MAIL)
     finally:
         engine.dispose()
 
@@ -287,7 +287,7 @@ def test_poll_mailbox_with_the_server_down_is_a_russian_error(setup: Setup, dove
     try:
         with pytest.raises(MailboxError, match=rf"^почтовый сервер недоступен: 127\.0\.0\.1:{settings.imap_port}: "
                                                r"соединение отклонено"):
-            poll_mailbox(setup, settings, engine, password="any")
+            poll_mailbox(setup, settings, engine, password="any", now=AFTER_MAIL)
     finally:
         engine.dispose()
 
@@ -297,7 +297,8 @@ def test_poll_mailbox_does_not_trust_a_server_whose_certificate_it_cannot_check(
     engine = ledger.open_ledger(setup.ledger_url)
     try:
         with pytest.raises(MailboxError, match="сертификат сервера не прошёл проверку"):
-            poll_mailbox(setup, replace(settings_for(dovecot), cafile=None), engine, password=dovecot.password)
+            poll_mailbox(setup, replace(settings_for(dovecot), cafile=None), engine, password=dovecot.password,
+                         now=AFTER_MAIL)
     finally:
         engine.dispose()
 
@@ -308,12 +309,12 @@ def test_poll_mailbox_takes_the_password_from_the_environment_only(
     try:
         monkeypatch.delenv(IMAP_PASSWORD, raising=False)
         with pytest.raises(MailPasswordError, match=IMAP_PASSWORD):
-            poll_mailbox(setup, settings_for(dovecot), engine)
+            poll_mailbox(setup, settings_for(dovecot), engine, now=AFTER_MAIL)
         monkeypatch.setenv(IMAP_PASSWORD, "wrong")
         with pytest.raises(MailboxError, match="не принял вход"):
-            poll_mailbox(setup, settings_for(dovecot), engine)
+            poll_mailbox(setup, settings_for(dovecot), engine, now=AFTER_MAIL)
         monkeypatch.setenv(IMAP_PASSWORD, dovecot.password)
-        assert poll_mailbox(setup, settings_for(dovecot), engine) == PollSummary()
+        assert poll_mailbox(setup, settings_for(dovecot), engine, now=AFTER_MAIL) == PollSummary()
     finally:
         engine.dispose()
 

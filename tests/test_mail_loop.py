@@ -25,7 +25,7 @@ from pipeline.collect.status import CampaignStatus
 from pipeline.district.roadmap import load_district
 from pipeline.district.setup import Setup
 from pipeline.ledger.outgoing_mail import unsent_letters
-from pipeline.mail.intake import poll_mailbox
+from pipeline.mail.intake import MAIL_FOLDER, poll_mailbox
 from pipeline.mail.outgoing import MailSummary, send_mail
 from pipeline.mail.settings import IMAP_PASSWORD, SMTP_PASSWORD, MailSettings
 
@@ -128,6 +128,21 @@ def test_mailed_report_gets_exactly_one_reply_with_both_attachments_and_a_rerun_
     _, again = run_loop(setup, mail_settings(dovecot, smtp_server), NOW + dt.timedelta(minutes=10))
 
     assert again.sent == 0 and len(smtp_server.messages) == 1
+
+
+def test_a_run_for_a_past_campaign_takes_no_mail_and_sends_nothing(
+        setup: Setup, dovecot: Dovecot, smtp_server: SmtpServer, passwords: None) -> None:
+    """The mailbox serves this year's campaign: `collect --year 2025` run in 2026 must not file 2026's mail
+    under 2025, nor answer 2025's files a year late; it writes what it would send, and says so."""
+    dovecot.append(report_message(SCHOOL_1, folder=setup.outputs.parent), received=RECEIVED)
+    write_xlsx(good_report(load_district(PROJECT / "inputs")), setup.drop_folder / "70-001.xlsx")
+
+    _, mail = run_loop(setup, mail_settings(dovecot, smtp_server), dt.datetime(2026, 5, 4, 9, 0))
+
+    assert not (setup.drop_folder / MAIL_FOLDER).exists() and smtp_server.messages == []
+    assert mail.dry_run and [path.name for path in mail.drafts] == ["70-001_reply_1.eml"]
+    assert mail.warnings == ["кампания 2025 — не текущая (сейчас 2026 год): почтовый ящик не опрашивается, "
+                             "письма не отправляются, а записываются файлами .eml в папку outputs/2025/outbox/"]
 
 
 def test_report_from_another_address_is_held_and_only_the_school_in_it_is_told(
@@ -251,8 +266,10 @@ def test_reminders_go_on_their_days_once_and_only_to_schools_without_an_accepted
     assert reminder["Subject"] == "Отчёт ИБЦ 2025: напоминание, срок сдачи 01.10.2025"
     [(name, template)] = attachments(reminder).items()
     assert name == "Шаблон_ИБЦ_2025_70-003.xlsx"
-    title = openpyxl.load_workbook(io.BytesIO(template))["Титул"]
-    assert "70-003" in [cell.value for row in title.iter_rows() for cell in row]
+    workbook = openpyxl.load_workbook(io.BytesIO(template))
+    assert "70-003" in [cell.value for row in workbook["Титул"].iter_rows() for cell in row]
+    instruction = " ".join(str(cell.value) for row in workbook["Инструкция"].iter_rows() for cell in row if cell.value)
+    assert DISTRICT in instruction  # the template says where to send it
 
 
 def test_message_without_a_report_is_answered_only_at_a_register_address(

@@ -20,7 +20,7 @@ from pipeline.ledger import MailMessage, MailOutcome
 from pipeline.mail.attachments import Attachment, other_attachments, report_attachments
 from pipeline.mail.headers import date_of, is_machine_written, message_id_of, parse_message, sender_of
 from pipeline.mail.mailbox import Envelope, Mailbox, open_mailbox
-from pipeline.mail.settings import MailSettings, imap_password
+from pipeline.mail.settings import MailSettings, for_campaign, imap_password
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,10 @@ def poll_mailbox(setup: Setup, settings: MailSettings, engine: Engine, password:
     when the mailbox cannot be reached or read, MailPasswordError without EIBM_IMAP_PASSWORD, OutputError when
     the drop folder cannot be written; the messages recorded before stay recorded.
     """
-    if settings.dry_run:
-        log.info("Пробный запуск: почтовый ящик не опрашивается.")
-        return PollSummary()
     now = now or dt.datetime.now().replace(microsecond=0)
+    if for_campaign(settings, setup.year, now.date())[0].dry_run:
+        log.info("Пробный запуск или не текущая кампания: почтовый ящик не опрашивается.")
+        return PollSummary()
     counts = {outcome: 0 for outcome in MailOutcome}
     files: list[str] = []
     with open_mailbox(settings, password or imap_password()) as mailbox:

@@ -17,7 +17,7 @@ from pipeline.ledger.outgoing_mail import Letter, record_letters, unsent_letters
 from pipeline.mail.reminders import due_reminders
 from pipeline.mail.replies import owed_replies
 from pipeline.mail.send import deliver, write_drafts
-from pipeline.mail.settings import MailSettings
+from pipeline.mail.settings import MailSettings, for_campaign
 
 
 @dataclass
@@ -85,12 +85,13 @@ def send_mail(setup: Setup, settings: MailSettings, status: CampaignStatus, now:
     A dry run records nothing: a later real run still sends every message it wrote out.
     """
     now = now or dt.datetime.now().replace(microsecond=0)
+    settings, notes = for_campaign(settings, setup.year, now.date())
     engine = ledger.open_ledger(setup.ledger_url)
     try:
-        if dry_run:
+        if dry_run or settings.dry_run:
             letters, held, unanswerable = owed_letters(setup, settings, engine, status, now)
             drafts = write_drafts(setup.outputs, setup.year, letters)
-            return MailSummary(True, held=held, unanswerable=unanswerable, drafts=drafts)
+            return MailSummary(True, held=held, unanswerable=unanswerable, drafts=drafts, warnings=notes)
         held, unanswerable = record_owed(setup, settings, engine, status, now)
         delivery = deliver(engine, settings, setup.year, now)
         with ledger.transaction(engine) as connection:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,16 @@ class MailSettings:
         """The polling schedule as cron: every poll_minutes within the working hours."""
         first, end = self.poll_hours
         return f"*/{self.poll_minutes} {first}-{end - 1} * * *"
+
+
+def for_campaign(settings: MailSettings, year: int, today: dt.date) -> tuple[MailSettings, list[str]]:
+    """The mailbox serves this year's campaign only: a run for another year neither takes new mail into its
+    folder nor sends anything, and writes what it would send as .eml files (a dry run), saying so."""
+    if settings.dry_run or year == today.year:
+        return settings, []
+    return replace(settings, dry_run=True), [
+        f"кампания {year} — не текущая (сейчас {today.year} год): почтовый ящик не опрашивается, письма не "
+        f"отправляются, а записываются файлами .eml в папку outputs/{year}/outbox/"]
 
 
 def imap_password() -> str:
