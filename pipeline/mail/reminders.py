@@ -62,7 +62,7 @@ def due_reminders(setup: Setup, settings: MailSettings, connection: Connection, 
         subject, body = reminder_letter(head, school.name, school.code, now.date(),
                                         standing.state == SchoolState.REJECTED, template_name)
         buffer = io.BytesIO()
-        build_template(setup.district, school, setup.year).save(buffer)
+        build_template(setup.district, school, setup.year, send_to=settings.reply_to).save(buffer)
         message = build_message(settings, SENDER_NAME, recipient, subject, body,
                                 [Attachment(template_name, buffer.getvalue(), *XLSX_TYPE)], now, auto=AUTO_GENERATED)
         letters.append(Letter(setup.year, LetterKind.REMINDER, reminder_key(school.code, day), school.code, recipient,
