@@ -29,7 +29,7 @@ from pipeline.report.roadmap import (
     item_statuses,
     status_counts,
 )
-from pipeline.report.staff import build_awards, build_staff
+from pipeline.report.staff import UNTRAINED_TABLE, build_awards, build_staff
 
 A, B, C = "70-001", "70-002", "70-003"
 NAMES = {A: "МБОУ «СОШ № 1»", B: "МБОУ «СОШ № 2»", C: "МБОУ «СОШ № 3»"}
@@ -305,6 +305,9 @@ def test_build_staff_counts_rates_and_training() -> None:
     assert (kpk.counts, kpk.base_line) == (Share(1, 2, "чел."), base_line)
     rates = section.tables["Ставки по должностям"].set_index("Должность")["Ставок"]
     assert rates.to_dict() == {"библиотекарь": 0.5, "педагог-библиотекарь": 1.75}
+    # Who the training recommendations concern, by school: A's librarian, B's pedagogue.
+    untrained = build_staff(staff, courses, [A, B, C], {A: "Школа А", B: "Школа Б"}).tables[UNTRAINED_TABLE]
+    assert untrained.values.tolist() == [[A, "Школа А", 1, 0], [B, "Школа Б", 1, 1]]
     positions = section.tables["Сотрудники по должностям и характеру работы"].set_index("Должность")
     assert positions.loc["педагог-библиотекарь"].to_dict() == {"внутренний совместитель": 0, "основной работник": 2,
                                                                "Всего": 2}

@@ -64,7 +64,7 @@ def build_year_report(district: District, register: dict[str, School], current: 
                                                    names)
     regulation = build_regulation(frames["items"], schools, district, names)
     informing, links = build_informing(frames["items"], frames["indicators"], schools, district, names)
-    staff = build_staff(frames["staff"], frames["courses"], schools)
+    staff = build_staff(frames["staff"], frames["courses"], schools, names)
     awards = build_awards(frames["awards"], schools)
     library, key, wide, derived = build_library(frames["indicators"], schools, district, names)
     previous_figures = current_figures = previous_wide = both_years = None

@@ -9,9 +9,9 @@ import pandas as pd
 from pipeline.collect.status import CampaignStatus
 from pipeline.district.roadmap import District, Item
 from pipeline.report.roadmap import DONE, NOT_REQUIRED, STATUSES
+from pipeline.report.staff import PEDAGOGUE
 from pipeline.statuses import SchoolState
 
-PEDAGOGUE = "педагог-библиотекарь"
 ACCEPTED = (SchoolState.ON_TIME, SchoolState.LATE)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipeline.district.report_rules import ReportRules, Rule
 from pipeline.report.assessment import Decision, Recommendations
 from pipeline.report.measures import Measure
+from pipeline.report.staff import UNTRAINED_TABLE
 from pipeline.typography import count, ru_number, ru_percent
 
 # A sentence or a list names schools while it reads as one (the demo's longest list is 10); a region's would
@@ -15,8 +16,8 @@ SVOD_SHEETS = {
     "item": "Статусы ОО по мероприятиям",
     "reports_accepted": "ОО без принятого отчёта",
     "reports_on_time": "Охват по состоянию отчётов",
-    "training_pedagogues": "Замечания к данным",
-    "training_staff": "Замечания к данным",
+    "training_pedagogues": UNTRAINED_TABLE,
+    "training_staff": UNTRAINED_TABLE,
 }
 
 

@@ -7,10 +7,13 @@ import pandas as pd
 from pipeline.report.model import Figure, Section, Share, share
 
 PEOPLE = "чел."
+PEDAGOGUE = "педагог-библиотекарь"
+UNTRAINED_TABLE = "Сотрудники без КПК по ОО"  # the recommendations on training point at it in svod.xlsx
 
 
-def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) -> Section:
-    """Staff by position and employment, rates, education, and training in the period."""
+def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str],
+                names: dict[str, str] | None = None) -> Section:
+    """Staff by position and employment, rates, education, who lacks training by school, and training in the period."""
     n = len(schools)
     reporting = staff["school"].nunique() if len(staff) else 0
     if not len(staff):
@@ -22,8 +25,8 @@ def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) 
     rates = staff.groupby("position", as_index=False)["rate"].sum().rename(
         columns={"position": "Должность", "rate": "Ставок"})
     education = staff["education"].value_counts().rename_axis("Образование").reset_index(name="Сотрудников")
-    pedagogues = staff[staff["position"] == "педагог-библиотекарь"]
-    others = staff[staff["position"] != "педагог-библиотекарь"]
+    pedagogues = staff[staff["position"] == PEDAGOGUE]
+    others = staff[staff["position"] != PEDAGOGUE]
     figures = [
         Figure("Сотрудников библиотек", len(staff), PEOPLE, reporting, n),
         Figure("Всего ставок", float(staff["rate"].sum()), "ставка", reporting, n, digits=2),
@@ -32,6 +35,9 @@ def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) 
     ]
     tables = {"Сотрудники по должностям и характеру работы": positions, "Ставки по должностям": rates,
               "Образование сотрудников": education}
+    untrained = untrained_by_school(staff, names or {})
+    if len(untrained):
+        tables[UNTRAINED_TABLE] = untrained
     if len(courses):
         trained = courses[["school", "person"]].drop_duplicates()
         figures += [
@@ -49,6 +55,16 @@ def build_staff(staff: pd.DataFrame, courses: pd.DataFrame, schools: list[str]) 
         tables["Организации, проводившие обучение"] = organisations
     notes = [] if len(courses) else ["Сведений о повышении квалификации в отчётном периоде нет."]
     return Section("Кадры и повышение квалификации", figures, tables, notes)
+
+
+def untrained_by_school(staff: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Schools with staff who have no КПК in the last 3 years: how many, and how many of them pedagogues."""
+    without = staff[~staff["kpk"].eq(True)]
+    counts = without.groupby("school").agg(people=("position", "size"),
+                                           pedagogues=("position", lambda position: int((position == PEDAGOGUE).sum())))
+    return pd.DataFrame({"Код ОО": counts.index, "Наименование": [names.get(code, "") for code in counts.index],
+                         "Без КПК, чел.": counts["people"].to_numpy(),
+                         "Из них педагоги-библиотекари, чел.": counts["pedagogues"].to_numpy()})
 
 
 def people_share(label: str, people: pd.DataFrame, flag: str, n: int) -> Figure:
