@@ -43,14 +43,12 @@ _SECTION = re.compile(r"\[[\w.]+\]")  # a TOML section: [calendar], [mail]
 
 def english_words(text: str, *given: str) -> list[str]:
     """Latin-letter words of *text* outside option names, paths, keys, codes, quoted values and *given* words."""
-    for word in given:
-        text = text.replace(word, " ")
     text = _SECTION.sub(" ", _QUOTED.sub(" ", text))
     found = []
     for token in text.split():
         token = token.strip("()[]{},;:!?'\"…").rstrip(".")
-        if token.startswith("-") or any(mark in token for mark in "/._<>@="):
-            continue  # an option, a path, a file name, a key, an address
+        if token in given or token.startswith("-") or any(mark in token for mark in "/._<>@="):
+            continue  # typed by the user, an option, a path, a file name, a key, an address
         found += [word for word in _LATIN.findall(token) if word not in ALLOWED and not word.isupper()]
     return found
 
@@ -116,6 +114,8 @@ def test_every_option_says_what_it_is(capsys: pytest.CaptureFixture[str]) -> Non
     pytest.param(["status", "--year", "2025", "лишнее"], "неизвестные параметры: лишнее", id="an extra argument"),
     pytest.param(["status", "--year", "2025", "--json=да"], "лишнее значение «да»", id="a value to a flag"),
     pytest.param(["validate"], "не указаны обязательные параметры: ФАЙЛ", id="validate without files"),
+    pytest.param(["collect", "--year", "2025", "--d"], "неоднозначный параметр --d: подходят --debug, --dry-run",
+                 id="an abbreviation of two options"),
 ])
 def test_usage_errors_are_russian_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
                                              expected: str) -> None:
