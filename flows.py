@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,12 @@ for _key, _value in {
 from prefect import flow, serve, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.context import refresh_global_settings_context  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
-from prefect.settings import PREFECT_API_URL  # noqa: E402
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
+from eibm import prefect_server  # noqa: E402
 from pipeline import ledger  # noqa: E402
 from pipeline.collect import run as collection  # noqa: E402
 from pipeline.collect.plan import PlannedUnit  # noqa: E402
@@ -47,6 +49,7 @@ from pipeline.report import annual  # noqa: E402
 from pipeline.statuses import SchoolState  # noqa: E402
 
 LOCAL_CLUSTER = "local"
+TEMPORARY_SERVER = "temporary"  # EIBM_PREFECT_SERVER's value for Prefect's per-process temporary server
 # Batches judged at once on a cluster, ahead of the recording: enough to keep its workers busy
 # while this process records; each holds ≈ 500 typed reports in memory here.
 CLUSTER_BATCHES_AHEAD = 8
@@ -192,8 +195,15 @@ def run_flow(flow_: Any, cluster: str | None = None, **parameters: Any) -> Any:
     be daemons (DASK_DISTRIBUTED__WORKER__DAEMON=False; set here for «local»). The ledger is written by
     this process only, so SQLite works; PostgreSQL (--ledger) is for a server shared by several people.
     """
-    if not cluster:
-        return flow_(**parameters, cluster=None)
+    with _without_heartbeats():
+        if not cluster:
+            return flow_(**parameters, cluster=None)
+        runner = _dask_runner(cluster)
+        with _reachable_api():
+            return flow_.with_options(task_runner=runner)(**parameters, cluster=cluster)
+
+
+def _dask_runner(cluster: str) -> Any:
     # Dask's scheduler and workers log every start and stop; the analyst reads our lines only.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     import dask
@@ -202,13 +212,44 @@ def run_flow(flow_: Any, cluster: str | None = None, **parameters: Any) -> Any:
     logging.getLogger("distributed").setLevel(dask.config.get("logging.distributed", "error").upper())
     if cluster == LOCAL_CLUSTER:
         dask.config.set({"distributed.worker.daemon": False})
-        runner = DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+        return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
             "n_workers": os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
             "dashboard_address": None})
-    else:
-        runner = DaskTaskRunner(address=cluster)
-    with _reachable_api():
-        return flow_.with_options(task_runner=runner)(**parameters, cluster=cluster)
+    return DaskTaskRunner(address=cluster)
+
+
+@contextlib.contextmanager
+def _without_heartbeats() -> Iterator[None]:
+    """A flow run's heartbeat thread sleeps in 1 s steps and is joined at the end: ≈ 0.6 s of a 1.1 s
+    no-op run here. Heartbeats only feed an automation that marks crashed runs, which nobody has set up
+    (Prefect 3 «zombie flow runs»); an operator who has sets PREFECT_FLOWS_HEARTBEAT_FREQUENCY."""
+    if "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" in os.environ:
+        yield
+        return
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def _tell(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def use_prefect_server(notify: Callable[[str], None] = _tell) -> None:
+    """Send this process's runs to the operator's Prefect server (PREFECT_API_URL), else to the product's
+    own, started in the background on first use (eibm/prefect_server.py); if that cannot start, to
+    Prefect's temporary server, as before, and *notify* says so: the run itself loses nothing.
+    EIBM_PREFECT_SERVER=temporary keeps to the temporary server (no process left behind; 7–10 s a run)."""
+    if PREFECT_API_URL.value() or os.environ.get("EIBM_PREFECT_SERVER") == TEMPORARY_SERVER:
+        return
+    try:
+        server = prefect_server.ensure_server(prefect_server.prefect_home(), notify)
+    except prefect_server.ServerStartError as error:
+        notify(f"Внимание: {error}. Этот запуск идёт на временном сервере Prefect: результаты те же, "
+               "но в истории запусков его не будет.")
+        return
+    # As if the operator had set it: this process, its Dask workers and _reachable_api all see it.
+    os.environ["PREFECT_API_URL"] = server.api_url
+    refresh_global_settings_context()
 
 
 @contextlib.contextmanager

@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "inputs/<год>/ нет: на каждой странице будет пометка «Черновик»")
 
     _add_command(commands, "serve", [common], "запустить расписание сбора и отчёта (нужен сервер Prefect)")
+    server = _add_command(commands, "server", [common],
+                          "сервер Prefect с историей запусков (запускается сам при первом collect или report)")
+    server.add_argument("action", choices=["status", "stop"], metavar="ДЕЙСТВИЕ",
+                        help="status — работает ли сервер и его адрес в браузере; stop — остановить его")
     return parser
 
 
@@ -113,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         handler = {"validate": run_validate, "collect": run_collect, "status": run_status,
-                   "templates": run_templates, "report": run_report, "serve": run_serve}[arguments.command]
+                   "templates": run_templates, "report": run_report, "serve": run_serve,
+                   "server": run_server}[arguments.command]
         return handler(arguments)
     except (DistrictDataError, RegisterError) as error:
         print(f"Ошибка в данных района: {error}", file=sys.stderr)
@@ -211,9 +216,10 @@ def run_collect(arguments: argparse.Namespace) -> int:
     check_campaign_free(arguments.outputs, arguments.year)  # at once, not after Prefect's start-up
     started = time.monotonic()
     if not arguments.json:
-        print(f"Сбор отчётов {arguments.year}: запускаю (первый запуск Prefect занимает 10–20 с)…", flush=True)
+        print(f"Сбор отчётов {arguments.year}: запускаю…", flush=True)
     import flows
 
+    flows.use_prefect_server()
     summary = run_interruptible(flows.run_flow, flows.collect, arguments.cluster, year=arguments.year,
                                 inputs=str(arguments.inputs), outputs=str(arguments.outputs),
                                 ledger_url=arguments.ledger, dry_run=arguments.dry_run)
@@ -237,6 +243,7 @@ def run_report(arguments: argparse.Namespace) -> int:
     print(f"{kind} {arguments.year}: последний сбор, свод и вёрстка…", flush=True)
     import flows
 
+    flows.use_prefect_server()
     paths = run_interruptible(flows.run_flow, flows.annual_report, arguments.cluster, year=arguments.year,
                               inputs=str(arguments.inputs), outputs=str(arguments.outputs),
                               ledger_url=arguments.ledger, dry_run=arguments.dry_run, draft=arguments.force)
@@ -290,6 +297,25 @@ def run_serve(arguments: argparse.Namespace) -> int:
     except flows.ServeError as error:
         print(f"Ошибка: {error}", file=sys.stderr)
         return EXIT_USAGE
+    return EXIT_OK
+
+
+def run_server(arguments: argparse.Namespace) -> int:
+    from eibm import prefect_server  # the standard library only: no Prefect import here
+
+    home = prefect_server.prefect_home()
+    if arguments.action == "stop":
+        stopped = prefect_server.stop_server(home)
+        print(f"Сервер Prefect остановлен ({stopped.url})." if stopped else "Сервер Prefect не был запущен.")
+        return EXIT_OK
+    server = prefect_server.running_server(home)
+    if os.environ.get("PREFECT_API_URL"):
+        print(f"Запуски идут на сервер Prefect, заданный в PREFECT_API_URL: {os.environ['PREFECT_API_URL']}")
+    elif server is None:
+        print("Сервер Prefect не запущен; он запустится сам при следующем eibm collect или eibm report.")
+    else:
+        print(f"Сервер Prefect работает: {server.url} (история запусков и артефакты; процесс {server.pid}, "
+              f"папка {home}). Остановить: eibm server stop")
     return EXIT_OK
 
 

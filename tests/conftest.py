@@ -17,6 +17,9 @@ from mail_servers import dovecot, smtp_server, starttls_smtp_server  # noqa: F40
 # PostgreSQL fixtures (postgres_server, postgres_url, fresh_postgres_url), started only when a test asks.
 from postgres_server import fresh_postgres_url, postgres_server, postgres_url  # noqa: F401
 
+# The session's own PREFECT_HOME (autouse): Prefect servers the tests start are stopped at the end.
+from prefect_servers import session_prefect_home  # noqa: F401
+
 from pipeline.district.register import School
 from pipeline.district.roadmap import District, load_district
 from pipeline.district.setup import Setup, load_setup
