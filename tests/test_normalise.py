@@ -71,3 +71,23 @@ def test_a_dot_is_part_of_a_unit_only() -> None:
 def test_unit_words_of_a_unit_the_table_does_not_know_are_the_unit_itself() -> None:
     assert unit_words("раз") == ("раз",)
     assert to_number("5 раз.", whole=True, unit="раз") == 5.0
+
+
+@pytest.mark.parametrize(("sheet", "cell", "column", "raw", "value"), [
+    pytest.param("Сотрудники", "F2", "Стаж в должности, лет", "5 лет", 5, id="«5 лет» in Стаж is 5"),
+    pytest.param("Сотрудники", "F2", "Стаж в должности, лет", "5 г.", 5, id="«5 г.» in Стаж is 5"),
+    pytest.param("Курсы", "E2", "Объём, часов", "36 ч.", 36, id="«36 ч.» in Объём is 36"),
+    pytest.param("Курсы", "E2", "Объём, часов", "36 часов", 36, id="«36 часов» in Объём is 36"),
+])
+def test_a_column_named_with_its_unit_takes_that_unit(tmp_path: Path, report: dict, rules: Rules, sheet: str,
+                                                      cell: str, column: str, raw: str, value: int) -> None:
+    set_cell(report, sheet, cell, raw)
+    verdict = judge_one([write_xlsx(report, tmp_path / "r.xlsx")], rules)
+    assert codes_at(verdict) == []
+    assert verdict.submission.sheets[sheet].frame.iloc[0][column] == value
+
+
+def test_a_column_named_with_its_unit_refuses_another_unit(tmp_path: Path, report: dict, rules: Rules) -> None:
+    set_cell(report, "Курсы", "E2", "36 лет")
+    verdict = judge_one([write_xlsx(report, tmp_path / "r.xlsx")], rules)
+    assert codes_at(verdict) == [("V03", "Курсы", "E2")]

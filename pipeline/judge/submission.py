@@ -190,6 +190,8 @@ def value_reader(column: Column, district: District, unit: str | None = None) ->
     if kind == "date":
         return normalise.to_date
     if kind in ("whole", "number"):
+        # A column named with its unit («Объём, часов») takes that unit after a number, as an indicator does.
+        unit = unit or (column.name.rpartition(", ")[2] if ", " in column.name else None)
         return lambda raw: normalise.to_number(raw, whole=kind == "whole", unit=unit)
     if kind == "yes_no":
         return lambda raw: normalise.to_yes_no(raw, district.yes_words, district.no_words)
