@@ -160,7 +160,7 @@ def _resolve_relative(text: str, year: int) -> dt.date:
     return dt.date(year + int(offset or 0), int(month), int(day))
 
 
-class _Reader:
+class DistrictReader:
     """Typed access to the parsed TOML that names the file and key in every error."""
 
     def __init__(self, path: Path, data: dict[str, Any]):
@@ -222,8 +222,8 @@ def _kind_word(kind: type) -> str:
     return next((word for known, word in _KINDS.items() if issubclass(kind, known)), "значение другого вида")
 
 
-def load_district(inputs: Path) -> District:
-    """Read ``inputs/district.toml``; raise DistrictDataError naming the file and key on any problem."""
+def district_reader(inputs: Path) -> DistrictReader:
+    """``inputs/district.toml`` parsed; DistrictDataError (Russian, naming the file) when it cannot be."""
     path = inputs / DISTRICT_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -233,7 +233,13 @@ def load_district(inputs: Path) -> District:
         raise DistrictDataError(f"{path}, {describe_toml_error(error)}") from None
     except UnicodeDecodeError:
         raise DistrictDataError(f"{path}: файл не в кодировке UTF-8 — сохраните его в UTF-8") from None
-    reader = _Reader(path, data)
+    return DistrictReader(path, data)
+
+
+def load_district(inputs: Path) -> District:
+    """Read ``inputs/district.toml``; raise DistrictDataError naming the file and key on any problem."""
+    reader = district_reader(inputs)
+    path = reader.path
 
     calendar = {key: reader.relative_date(f"calendar.{key}") for key in _CALENDAR_KEYS}
 
@@ -254,7 +260,7 @@ def load_district(inputs: Path) -> District:
 
     items = []
     for index, raw in enumerate(reader.get("items", list)):
-        item = _Reader(path, raw)
+        item = DistrictReader(path, raw)
         prefix = f"items[{index}]"
         due_text = _prefixed(item, prefix, "due", str)
         items.append(
@@ -274,7 +280,7 @@ def load_district(inputs: Path) -> District:
 
     indicators = []
     for index, raw in enumerate(reader.get("indicators", list)):
-        row = _Reader(path, raw)
+        row = DistrictReader(path, raw)
         prefix = f"indicators[{index}]"
         kind = _prefixed(row, prefix, "kind", str)
         if kind not in ("whole", "number", "yes_no"):
@@ -349,14 +355,14 @@ def load_district(inputs: Path) -> District:
     )
 
 
-def _cron(reader: _Reader, key: str, default: str) -> str:
+def _cron(reader: DistrictReader, key: str, default: str) -> str:
     value = reader.get(key, str, default)
     if len(value.split()) != 5:
         raise reader.fail(key, f"«{value}» — ожидается cron из пяти полей, например «0 6 * 4-10 1-5»")
     return value
 
 
-def _prefixed(reader: _Reader, prefix: str, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+def _prefixed(reader: DistrictReader, prefix: str, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
     try:
         return reader.get(key, kind, default)
     except DistrictDataError as error:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.district.roadmap import DISTRICT_FILE, DistrictDataError, _Reader
+from pipeline.district.roadmap import DistrictReader, district_reader
 
 IMAP_PASSWORD = "EIBM_IMAP_PASSWORD"
 SMTP_PASSWORD = "EIBM_SMTP_PASSWORD"
@@ -84,14 +83,7 @@ def load_mail_settings(inputs: Path) -> MailSettings | None:
 
     Raises DistrictDataError naming the file and key on any problem.
     """
-    path = inputs / DISTRICT_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DistrictDataError(f"{path}: файл данных района не найден") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise DistrictDataError(f"{path}: файл повреждён: {error}") from None
-    reader = _Reader(path, data)
+    reader = district_reader(inputs)
     if reader.get("mail", dict, None) is None:
         return None
     security = reader.get("mail.smtp_security", str, "ssl")
@@ -125,42 +117,42 @@ def load_mail_settings(inputs: Path) -> MailSettings | None:
     )
 
 
-def _text(reader: _Reader, key: str) -> str:
+def _text(reader: DistrictReader, key: str) -> str:
     value = reader.get(key, str).strip()
     if not value or any(char in value for char in "\r\n\0"):
         raise reader.fail(key, "ожидается непустая строка без переводов строки")
     return value
 
 
-def _host(reader: _Reader, key: str) -> str:
+def _host(reader: DistrictReader, key: str) -> str:
     value = reader.get(key, str).strip()
     if not _HOST.match(value):
         raise reader.fail(key, f"«{_shown(value)}» — не имя сервера (например, imap.yandex.ru)")
     return value
 
 
-def _address(reader: _Reader, key: str, default: Any = ...) -> str:
+def _address(reader: DistrictReader, key: str, default: Any = ...) -> str:
     value = reader.get(key, str, default)
     if not _ADDRESS.match(value):
         raise reader.fail(key, f"«{_shown(value)}» — не адрес электронной почты (например, ibc@rayon.ru)")
     return value
 
 
-def _number(reader: _Reader, key: str, default: int, low: int, high: int) -> int:
+def _number(reader: DistrictReader, key: str, default: int, low: int, high: int) -> int:
     value = reader.get(key, int, default)
     if not low <= value <= high:
         raise reader.fail(key, f"{value} — ожидается целое от {low} до {high}")
     return value
 
 
-def _megabytes(reader: _Reader, key: str, default: float) -> int:
+def _megabytes(reader: DistrictReader, key: str, default: float) -> int:
     value = reader.get(key, (int, float), default)
     if not 0 < value <= 1024:
         raise reader.fail(key, f"{value} — ожидается размер в МБ больше 0")
     return int(value * 1024 * 1024)
 
 
-def _hours(reader: _Reader, key: str) -> tuple[int, int]:
+def _hours(reader: DistrictReader, key: str) -> tuple[int, int]:
     value = reader.get(key, str, "08-18")
     match = _HOURS.match(value)
     first, end = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
@@ -169,7 +161,7 @@ def _hours(reader: _Reader, key: str) -> tuple[int, int]:
     return first, end
 
 
-def _days(reader: _Reader, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+def _days(reader: DistrictReader, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
     values = reader.get(key, list, list(default))
     if not all(isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 366 for value in values):
         raise reader.fail(key, "ожидается список целых чисел дней, например [7, 1]")
