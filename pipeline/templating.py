@@ -31,5 +31,6 @@ def environment() -> jinja2.Environment:
         "plural": typography.plural,
         "count": typography.count,
         "base_text": typography.base_text,
+        "tie": typography.tie_text,
     })
     return env

@@ -261,6 +261,8 @@ def test_the_conclusions_part_shows_every_part_and_escapes_the_analysts_text(tmp
     assert [html.index(heading) for heading in headings] == sorted(html.index(heading) for heading in headings)
     assert "Второй &lt;b&gt;абзац&lt;/b&gt;." in html and "<b>" not in html
     assert "Ответственный: Управление образования; срок: до 01.04.2026." in html
+    # Every sentence keeps «№» with its number at a line's end: recommendations name schools inline.
+    assert "«ООШ № 4»" not in html and "«ООШ №\u00a04»" in html
 
 
 def test_a_rule_with_an_unknown_placeholder_names_the_key(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def _year_over_year(matrix: pd.DataFrame, previous: PreviousCampaign, district: 
     common = sorted(set(matrix.index) & set(before.index))
     lead = f"По сравнению с {year - 1} годом"
     if not common:
-        return [Conclusion(f"{lead} сравнить нельзя: нет ОО, отчёт которых принят в оба года.")]
+        return [Conclusion(f"С {year - 1} годом сравнить нельзя: нет ОО, отчёт которых принят в оба года.")]
     now, then = matrix.loc[common], before.loc[common]
     index_now = implementation_index(now)["index"].mean()
     index_then = implementation_index(then)["index"].mean()
