@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -230,22 +230,27 @@ def _without_heartbeats() -> Iterator[None]:
         yield
 
 
-def _tell(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
-def use_prefect_server(notify: Callable[[str], None] = _tell) -> None:
+def _silent(line: str) -> None:
+    pass
+
+
+def use_prefect_server(quiet: bool = False) -> None:
     """Send this process's runs to the operator's Prefect server (PREFECT_API_URL), else to the product's
-    own, started in the background on first use (eibm/prefect_server.py); if that cannot start, to
-    Prefect's temporary server, as before, and *notify* says so: the run itself loses nothing.
+    own, started in the background on first use (eibm/prefect_server.py), saying so on stdout unless
+    *quiet* (--json); if it cannot start, to Prefect's temporary server, as before, with a warning on
+    stderr: the run itself loses nothing.
     EIBM_PREFECT_SERVER=temporary keeps to the temporary server (no process left behind; 7–10 s a run)."""
     if PREFECT_API_URL.value() or os.environ.get("EIBM_PREFECT_SERVER") == TEMPORARY_SERVER:
         return
     try:
-        server = prefect_server.ensure_server(prefect_server.prefect_home(), notify)
+        server = prefect_server.ensure_server(prefect_server.prefect_home(), _silent if quiet else _say)
     except prefect_server.ServerStartError as error:
-        notify(f"Внимание: {error}. Этот запуск идёт на временном сервере Prefect: результаты те же, "
-               "но в истории запусков его не будет.")
+        print(f"Внимание: {error}. Этот запуск идёт на временном сервере Prefect: результаты те же, "
+              "но в истории запусков его не будет.", file=sys.stderr, flush=True)
         return
     # As if the operator had set it: this process, its Dask workers and _reachable_api all see it.
     os.environ["PREFECT_API_URL"] = server.api_url

@@ -219,7 +219,7 @@ def run_collect(arguments: argparse.Namespace) -> int:
         print(f"Сбор отчётов {arguments.year}: запускаю…", flush=True)
     import flows
 
-    flows.use_prefect_server()
+    flows.use_prefect_server(quiet=arguments.json)
     summary = run_interruptible(flows.run_flow, flows.collect, arguments.cluster, year=arguments.year,
                                 inputs=str(arguments.inputs), outputs=str(arguments.outputs),
                                 ledger_url=arguments.ledger, dry_run=arguments.dry_run)

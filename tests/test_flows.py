@@ -59,17 +59,16 @@ def test_serve_refuses_without_a_persistent_server(monkeypatch: pytest.MonkeyPat
         flows.serve_deployments(PROJECT / "inputs", Path("outputs"))
 
 
-def test_runs_go_to_the_configured_server_and_no_server_is_started(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_go_to_the_configured_server_and_no_server_is_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from prefect.settings import PREFECT_API_URL
 
     from eibm.prefect_server import STATE_FILE
 
     configured = PREFECT_API_URL.value()  # the harness's server stands for the operator's
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
-    notes: list[str] = []
 
-    flows.use_prefect_server(notes.append)
+    flows.use_prefect_server()
 
     assert PREFECT_API_URL.value() == configured and configured
-    assert notes == [] and not (tmp_path / STATE_FILE).exists()
+    assert capsys.readouterr() == ("", "") and not (tmp_path / STATE_FILE).exists()

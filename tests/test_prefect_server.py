@@ -59,8 +59,8 @@ def eibm(home: Path, *arguments: str, python: tuple[str, ...] = ()) -> subproces
                           env=environment(home), capture_output=True, text=True, timeout=600)
 
 
-def collect(home: Path, inputs: Path, outputs: Path) -> subprocess.CompletedProcess:
-    return eibm(home, "collect", "--year", "2025", "--json", "--inputs", str(inputs), "--outputs", str(outputs))
+def collect(home: Path, inputs: Path, outputs: Path, *options: str) -> subprocess.CompletedProcess:
+    return eibm(home, "collect", "--year", "2025", "--inputs", str(inputs), "--outputs", str(outputs), *options)
 
 
 def api(server: Server, path: str) -> Any:
@@ -82,13 +82,13 @@ def test_first_collect_starts_the_server_the_next_reuses_it_and_stop_ends_it(
     assert first.returncode == 0, first.stderr
     server = running_server(home)
     assert server is not None
-    assert "Запускаю сервер Prefect" in first.stderr and server.url in first.stderr
+    assert "Запускаю сервер Prefect" in first.stdout and f"работает в фоне: {server.url}" in first.stdout
 
-    second = collect(home, inputs, tmp_path / "outputs")
+    second = collect(home, inputs, tmp_path / "outputs", "--json")
 
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["processed"] == 0
-    assert "Запускаю" not in second.stderr
+    assert "Запускаю" not in second.stdout + second.stderr
     assert running_server(home) == server  # the same process answered both
     assert [run["state_type"] for run in api(server, "/flow_runs/filter")] == ["COMPLETED"] * 2
     assert [flow["name"] for flow in api(server, "/flows/filter")] == ["collect"]
@@ -149,7 +149,7 @@ def test_collect_falls_back_to_the_temporary_server_when_ours_cannot_start(input
     home = tmp_path / "home"
     (home / LOG_FILE).mkdir(parents=True)  # the server's log cannot be opened: it cannot be started
 
-    result = collect(home, inputs, tmp_path / "outputs")
+    result = collect(home, inputs, tmp_path / "outputs", "--json")
 
     assert result.returncode == 0, result.stderr
     assert "временном сервере Prefect" in result.stderr
