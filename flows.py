@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 # Quiet, offline-safe defaults measured on this machine (MEASURED.md): no telemetry error, no INFO
-# wall, no shutdown tracebacks from the temporary server, no 1 s heartbeat per run. An operator's
+# wall, no shutdown tracebacks from the temporary server (the heartbeat: run_flow). An operator's
 # own settings (environment or Prefect profile) win.
 for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
