@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.metadata
 import json
 import os
 import signal
@@ -80,7 +81,7 @@ def prefect_home() -> Path:
 def running_server(home: Path) -> Server | None:
     """The server recorded in *home* if its process lives and its API answers, else None."""
     server = _recorded(home)
-    if server is None or not is_alive(server.pid) or not is_healthy(server):
+    if server is None or not is_alive(server.pid) or not is_healthy(server) or not is_current(server):
         return None
     return server
 
@@ -91,26 +92,36 @@ def ensure_server(home: Path, notify: Callable[[str], None]) -> Server:
     found = running_server(home)
     if found is not None:
         return found
-    home.mkdir(parents=True, exist_ok=True)
-    with _locked(home):
-        recorded = _recorded(home)
-        # Another command may have started it a moment ago; a process that never answers is replaced.
-        if recorded is not None and is_alive(recorded.pid):
-            if _wait_until_healthy(recorded, START_TIMEOUT_SECONDS):
-                return recorded
-            _terminate(recorded.pid)
-        _forget(home)  # a stale record: the server was killed, or the machine restarted
-        port = _free_port(int(os.environ.get("PREFECT_SERVER_API_PORT") or DEFAULT_PORT))
-        notify(f"Запускаю сервер Prefect в фоне (только при первом запуске, до 20 с): http://{HOST}:{port}")
-        server = _launch(home, port)
-        if not _wait_until_healthy(server, START_TIMEOUT_SECONDS):
-            _terminate(server.pid)
-            _forget(home)
-            raise ServerStartError(f"сервер Prefect не запустился за {START_TIMEOUT_SECONDS:.0f} с "
-                                   f"(журнал сервера: {home / LOG_FILE})")
-        notify(f"Сервер Prefect работает в фоне: {server.url} — история запусков и артефакты; "
-               "остановить: eibm server stop")
-        return server
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with _locked(home):
+            return _start_or_wait(home, notify)
+    except OSError as error:
+        raise ServerStartError(f"папка сервера Prefect {home} недоступна: нет прав на запись, "
+                               "или на её месте файл") from error
+
+
+def _start_or_wait(home: Path, notify: Callable[[str], None]) -> Server:
+    """Under the home's lock: the server another command has just started, or a new one."""
+    recorded = _recorded(home)
+    # Another command may have started it a moment ago. A process that never answers, or a server of
+    # another Prefect version (installed since it started, which its clients refuse), is replaced.
+    if recorded is not None and is_alive(recorded.pid):
+        if _wait_until_healthy(recorded, START_TIMEOUT_SECONDS) and is_current(recorded):
+            return recorded
+        _terminate(recorded.pid)
+    _forget(home)  # a stale record: the server was killed, or the machine restarted
+    port = _free_port(int(os.environ.get("PREFECT_SERVER_API_PORT") or DEFAULT_PORT))
+    notify(f"Запускаю сервер Prefect в фоне (только при первом запуске, до 20 с): http://{HOST}:{port}")
+    server = _launch(home, port)
+    if not _wait_until_healthy(server, START_TIMEOUT_SECONDS):
+        _terminate(server.pid)
+        _forget(home)
+        raise ServerStartError(f"сервер Prefect не запустился за {START_TIMEOUT_SECONDS:.0f} с "
+                               f"(журнал сервера: {home / LOG_FILE})")
+    notify(f"Сервер Prefect работает в фоне: {server.url} — история запусков и артефакты; "
+           "остановить: eibm server stop")
+    return server
 
 
 def stop_server(home: Path) -> Server | None:
@@ -152,6 +163,16 @@ def is_healthy(server: Server) -> bool:
             return response.status == 200 and response.read().strip() == b"true"
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def is_current(server: Server) -> bool:
+    """Whether the server runs the Prefect version installed here."""
+    try:
+        with urllib.request.urlopen(f"{server.api_url}/admin/version", timeout=2) as response:
+            running = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return running == importlib.metadata.version("prefect")
 
 
 def _recorded(home: Path) -> Server | None:
@@ -202,7 +223,7 @@ def _launch(home: Path, port: int) -> Server:
                                   env=environment, capture_output=True, text=True, timeout=60, check=True)
         pid = int(launched.stdout.strip())
     except (OSError, subprocess.SubprocessError, ValueError) as error:
-        raise ServerStartError(f"не удалось запустить сервер Prefect: {error}") from error
+        raise ServerStartError(f"не удалось запустить процесс сервера Prefect (журнал: {home / LOG_FILE})") from error
     server = Server(pid, port, home)
     (home / STATE_FILE).write_text(json.dumps({"pid": pid, "port": port}), encoding="utf-8")
     (home / PID_FILE).write_text(str(pid), encoding="ascii")

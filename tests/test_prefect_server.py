@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from eibm.prefect_server import (
     ServerStartError,
     ensure_server,
     is_alive,
+    is_current,
     is_healthy,
     running_server,
     stop_server,
@@ -145,6 +147,13 @@ def test_a_server_that_dies_while_starting_is_reported_without_waiting(tmp_path:
     assert not (tmp_path / "home" / STATE_FILE).exists()
 
 
+def test_a_home_that_is_a_file_is_a_russian_start_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(ServerStartError, match=r"папка сервера Prefect .* недоступна"):
+        ensure_server(home, lambda line: None)
+
+
 def test_collect_falls_back_to_the_temporary_server_when_ours_cannot_start(inputs: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / LOG_FILE).mkdir(parents=True)  # the server's log cannot be opened: it cannot be started
@@ -152,9 +161,48 @@ def test_collect_falls_back_to_the_temporary_server_when_ours_cannot_start(input
     result = collect(home, inputs, tmp_path / "outputs", "--json")
 
     assert result.returncode == 0, result.stderr
-    assert "временном сервере Prefect" in result.stderr
+    assert "Внимание:" in result.stderr and "временном сервере Prefect" in result.stderr
+    assert english_lines(result.stderr) == []
     assert [item["status"] for item in json.loads(result.stdout)["files"]] == ["accepted"]
     assert running_server(home) is None
+
+
+# Answers the health check and says it is Prefect 2.0.0; «prefect» in its command line, as a server's.
+OLD_VERSION_SERVER = """
+import http.server, json, sys
+class Answer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"true" if self.path.endswith("/health") else json.dumps("2.0.0").encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *arguments):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Answer).serve_forever()
+"""
+
+
+def test_a_server_of_another_prefect_version_is_replaced(home: Path) -> None:
+    stop_server(home)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    old = subprocess.Popen([sys.executable, "-c", OLD_VERSION_SERVER, str(port), "prefect-2.0.0"])
+    try:
+        (home / STATE_FILE).write_text(json.dumps({"pid": old.pid, "port": port}), encoding="utf-8")
+        recorded = Server(old.pid, port, home)
+        deadline = time.monotonic() + 30
+        while not is_healthy(recorded) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert is_healthy(recorded) and not is_current(recorded)
+        assert running_server(home) is None
+
+        server = ensure_server(home, lambda line: None)
+
+        assert server.pid != old.pid and is_current(server)
+        assert old.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        old.kill()
 
 
 @pytest.mark.parametrize("arguments", [
