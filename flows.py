@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from prefect import flow, serve, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import refresh_global_settings_context  # noqa: E402
+from prefect.runtime import flow_run  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
@@ -64,6 +65,13 @@ send_mail = task(name="send-mail", cache_policy=NO_CACHE)(outgoing.send_mail)
 
 def _year(year: int | None) -> int:
     return year or dt.date.today().year
+
+
+def _run_name(title: str) -> Callable[[], str]:
+    """A run's name in Prefect's web interface: «Сбор отчётов 2025», not a random pair of words."""
+    def name() -> str:
+        return f"{title} {_year(flow_run.parameters.get('year'))}"
+    return name
 
 
 class BatchOrder:
@@ -144,7 +152,7 @@ def _collect_with_mail(setup: Any, cluster: str | None, settings: MailSettings |
     return outgoing.with_mail(summary, replace(mail, taken=taken, warnings=warnings + mail.warnings))
 
 
-@flow(name="collect")
+@flow(name="collect", flow_run_name=_run_name("Сбор отчётов"))
 def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
             ledger_url: str | None = None, cluster: str | None = None,
             dry_run: bool = False) -> outgoing.MailedCollection:
@@ -161,7 +169,7 @@ def collect(year: int | None = None, inputs: str = "inputs", outputs: str = "out
     return summary
 
 
-@flow(name="annual-report")
+@flow(name="annual-report", flow_run_name=_run_name("Итоговый отчёт"))
 def annual_report(year: int | None = None, inputs: str = "inputs", outputs: str = "outputs",
                   ledger_url: str | None = None, cluster: str | None = None, dry_run: bool = False,
                   draft: bool = False) -> dict[str, Any]:

@@ -92,7 +92,8 @@ def test_first_collect_starts_the_server_the_next_reuses_it_and_stop_ends_it(
     assert json.loads(second.stdout)["processed"] == 0
     assert "Запускаю" not in second.stdout + second.stderr
     assert running_server(home) == server  # the same process answered both
-    assert [run["state_type"] for run in api(server, "/flow_runs/filter")] == ["COMPLETED"] * 2
+    runs = api(server, "/flow_runs/filter")
+    assert [(run["name"], run["state_type"]) for run in runs] == [("Сбор отчётов 2025", "COMPLETED")] * 2
     assert [flow["name"] for flow in api(server, "/flows/filter")] == ["collect"]
     artifacts = {artifact["key"] for artifact in api(server, "/artifacts/filter")}
     assert {"collection-status-2025", "call-list-2025"} <= artifacts
