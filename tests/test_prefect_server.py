@@ -99,6 +99,7 @@ def test_first_collect_starts_the_server_the_next_reuses_it_and_stop_ends_it(
     assert {"collection-status-2025", "call-list-2025"} <= artifacts
     assert english_lines(first.stderr + second.stderr) == []
 
+    assert f"Сервер Prefect работает: {server.url}" in eibm(home, "server", "status").stdout
     stopped = eibm(home, "server", "stop")
     assert stopped.returncode == 0 and f"остановлен ({server.url})" in stopped.stdout
     assert not is_alive(server.pid) and running_server(home) is None
