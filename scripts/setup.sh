@@ -77,3 +77,6 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     fi
     touch .venv/.installed
 fi
+# The README's commands say `eibm …`: they work in a terminal where the environment is activated.
+echo "Готово. Чтобы набирать команды как в README (eibm …), выполните в терминале: . .venv/bin/activate"
+echo "(или пишите полный путь: .venv/bin/eibm …)."
