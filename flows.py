@@ -344,17 +344,19 @@ def poll_cron(settings: MailSettings, collect_cron: str) -> str:
 
 
 def serve_deployments(inputs: Path = Path("inputs"), outputs: Path = Path("outputs")) -> None:
-    """Serve both deployments; refuse when only Prefect's temporary server is available."""
+    """Serve both deployments; refuse when only Prefect's temporary server is available (use_prefect_server
+    could not start the product's own and none is configured)."""
     if not PREFECT_API_URL.value():
         raise ServeError(
-            "Расписание работает только с постоянным сервером Prefect. Запустите его в отдельном окне "
-            "(`prefect server start`) и укажите адрес: `prefect config set "
+            "Расписание работает только с постоянным сервером Prefect, а запустить его не удалось (см. выше). "
+            "Запустите его сами (`prefect server start`) и укажите адрес: `prefect config set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api`, затем повторите `eibm serve`.")
     serve(*deployments(inputs, outputs))
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
+        use_prefect_server()
         try:
             serve_deployments()
         except ServeError as error:

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="построить черновик, даже если сбор за этот год ещё не начался или папки "
                              "inputs/<год>/ нет: на каждой странице будет пометка «Черновик»")
 
-    _add_command(commands, "serve", [common], "запустить расписание сбора и отчёта (нужен сервер Prefect)")
+    _add_command(commands, "serve", [common], "запустить расписание сбора, почты и отчёта (на сервере Prefect)")
     server = _add_command(commands, "server", [common],
                           "сервер Prefect с историей запусков (запускается сам при первом collect или report)")
     server.add_argument("action", choices=["status", "stop"], metavar="ДЕЙСТВИЕ",
@@ -292,6 +292,7 @@ def _print_mail(mail: Any) -> None:
 def run_serve(arguments: argparse.Namespace) -> int:
     import flows
 
+    flows.use_prefect_server()  # schedules need a lasting server: the product's own, unless one is configured
     try:
         flows.serve_deployments(arguments.inputs, arguments.outputs)
     except flows.ServeError as error:

@@ -227,3 +227,30 @@ def test_commands_without_a_flow_never_import_prefect(arguments: tuple[str, ...]
     assert "pipeline" in imported  # the measure sees the imports
     assert [name for name in imported if name.split(".")[0] == "prefect"] == []
     assert not (tmp_path / "home" / STATE_FILE).exists()
+
+
+def test_serve_uses_the_products_server_and_its_deployments_appear(home: Path, inputs: Path, tmp_path: Path) -> None:
+    """`eibm serve` needs a lasting server: without one configured it starts the product's own and serves
+    the schedules there, rather than refusing."""
+    command = [sys.executable, "-m", "eibm.cli", "serve", "--inputs", str(inputs), "--outputs", str(tmp_path)]
+    serving = subprocess.Popen(command, cwd=PROJECT, env=environment(home), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        names: list[str] = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and serving.poll() is None:
+            server = running_server(home)
+            if server is not None:
+                names = sorted(deployment["name"] for deployment in api(server, "/deployments/filter"))
+                if names:
+                    break
+            time.sleep(1)
+        assert serving.poll() is None, serving.communicate()
+        assert "сбор-отчётов" in names and "итоговый-отчёт" in names
+    finally:
+        serving.send_signal(signal.SIGINT)
+        try:
+            serving.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            serving.kill()
+            serving.wait()
