@@ -360,12 +360,14 @@ def run_status(arguments: argparse.Namespace) -> int:
 
 def run_templates(arguments: argparse.Namespace) -> int:
     from pipeline.district.register import expected_schools
+    from pipeline.mail.settings import load_mail_settings
     from pipeline.xlsx.templates import write_templates
 
     setup = _setup(arguments, arguments.year)
     schools = expected_schools(setup.register, setup.campaign)
     folder = setup.outputs / str(setup.year) / "templates"
-    written = write_templates(setup.district, schools, setup.year, folder)
+    mail = load_mail_settings(setup.inputs)  # the instruction names the mailbox when the district has one
+    written = write_templates(setup.district, schools, setup.year, folder, send_to=mail.reply_to if mail else None)
     print(f"Создано шаблонов: {len(written)} в папке {folder}")
     return EXIT_OK
 

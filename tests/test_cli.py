@@ -71,6 +71,8 @@ def test_template_filled_in_passes_validation(workspace: Path, district) -> None
     # Fill 70-001's template the way a librarian would: type values into the unlocked cells.
     template = folder / "70-001.xlsx"
     workbook = openpyxl.load_workbook(template)
+    instruction = " ".join(str(cell.value) for row in workbook["Инструкция"].iter_rows() for cell in row if cell.value)
+    assert "ibc@example.test" in instruction  # where to send it: the district's [mail] reply_to
     filled = good_report(district)
     for name, rows in filled.items():
         sheet = workbook[name]
