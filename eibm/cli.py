@@ -264,10 +264,10 @@ def _nothing_to_report(arguments: argparse.Namespace, today: dt.date) -> str:
     folder = drop_folder(arguments.inputs, arguments.year)
     if not folder.is_dir():
         return f"нет папки отчётов школ {folder} — проверьте год и папку входных данных (--inputs)"
-    campaign = _setup(arguments, arguments.year).campaign
-    if today < campaign.window_open:
-        return (f"сбор отчётов ещё не начался — он открывается {campaign.window_open:%d.%m.%Y} "
-                f"(district.toml, [calendar] window_open)")
+    setup = _setup(arguments, arguments.year)
+    if today < setup.campaign.window_open:
+        return (f"сбор отчётов ещё не начался — он открывается {setup.campaign.window_open:%d.%m.%Y} "
+                f"(district.toml, {setup.district.date_key(arguments.year, 'window_open')})")
     return ""
 
 

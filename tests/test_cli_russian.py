@@ -227,6 +227,12 @@ def test_report_before_the_window_opens_is_refused(capsys: pytest.CaptureFixture
     assert "eibm report --year 2099 --force" in err
     assert english_words(err) == []
 
+    district = workspace / "inputs" / "district.toml"  # a year's own window is named where it is set
+    district.write_text(district.read_text(encoding="utf-8") + '\n[campaigns.2099]\nwindow_open = "15.05.2099"\n',
+                        encoding="utf-8")
+    _, _, err = eibm(capsys, "report", "--year", "2099")
+    assert "открывается 15.05.2099 (district.toml, [campaigns.2099] window_open)" in err
+
 
 def test_forced_report_is_a_draft_on_every_page(workspace: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "eibm.cli", "report", "--year", "2099", "--force"], cwd=workspace,

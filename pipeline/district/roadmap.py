@@ -148,6 +148,10 @@ class District:
         dates.update(self._overrides.get(year, {}))
         return Campaign(year=year, **dates)
 
+    def date_key(self, year: int, name: str) -> str:
+        """Where campaign *year*'s date *name* is set: «[campaigns.2026] deadline» or «[calendar] deadline»."""
+        return f"[campaigns.{year}] {name}" if name in self._overrides.get(year, {}) else f"[calendar] {name}"
+
 
 _OFFICE_KEYS = tuple(field.name for field in fields(Office))
 _CALENDAR_KEYS = ("period_start", "period_end", "window_open", "window_close", "deadline")
