@@ -48,7 +48,7 @@ class _Mailroom:
 
     def __init__(self) -> None:
         self.messages: list[ReceivedMessage] = []
-        self.refused: set[str] = set()
+        self.refused: dict[str, str] = {}  # address → the answer to its RCPT TO
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
@@ -61,7 +61,7 @@ class _Mailroom:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         if address.lower() in self.refused:
-            return REFUSAL
+            return self.refused[address.lower()]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -97,9 +97,9 @@ class SmtpServer:
         """Every message accepted so far, in arrival order."""
         return self.mailroom.messages
 
-    def refuse(self, address: str) -> None:
-        """Answer RCPT TO:<address> with 550 from now on."""
-        self.mailroom.refused.add(address.lower())
+    def refuse(self, address: str, answer: str = REFUSAL) -> None:
+        """Answer RCPT TO:<address> with *answer* (550 unless told, e.g. a 450 greylisting) from now on."""
+        self.mailroom.refused[address.lower()] = answer
 
     def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
                       auth_data: object) -> AuthResult:

@@ -27,6 +27,7 @@ from pipeline.district.setup import Setup
 from pipeline.ledger.outgoing_mail import unsent_letters
 from pipeline.mail.intake import MAIL_FOLDER, poll_mailbox
 from pipeline.mail.outgoing import MailSummary, send_mail
+from pipeline.mail.send import MAX_TEMPORARY_REFUSALS
 from pipeline.mail.settings import IMAP_PASSWORD, SMTP_PASSWORD, MailSettings
 
 SCHOOL_1 = "lib@school-1.example.test"
@@ -180,6 +181,25 @@ def test_address_answering_550_is_recorded_shown_and_never_retried(
         attempts = connection.execute(ledger.outbox.select()).mappings().one()["attempts"]
     engine.dispose()
     assert attempts == 1
+
+
+def test_a_temporary_refusal_is_retried_and_becomes_final_after_so_many(
+        setup: Setup, dovecot: Dovecot, smtp_server: SmtpServer, passwords: None) -> None:
+    smtp_server.refuse(SCHOOL_1, "450 4.2.0 Greylisted, try again later")
+    dovecot.append(report_message(SCHOOL_1, folder=setup.outputs.parent), received=RECEIVED)
+    settings = mail_settings(dovecot, smtp_server)
+
+    status, first = run_loop(setup, settings)
+
+    assert (first.sent, first.refused, first.unsent) == (0, 0, 1)  # greylisted: next run
+    later = [send_mail(setup, settings, status, now=NOW + dt.timedelta(minutes=10 * run))
+             for run in range(1, MAX_TEMPORARY_REFUSALS)]
+    assert [(mail.refused, mail.unsent) for mail in later] == [(0, 1)] * (MAX_TEMPORARY_REFUSALS - 2) + [(1, 0)]
+    shown = later[-1].status or status
+    assert [(item.school, item.answer) for item in shown.refused_mail] == [
+        ("70-001", f"450 4.2.0 Greylisted, try again later (временный отказ {MAX_TEMPORARY_REFUSALS} раз подряд)")]
+    assert send_mail(setup, settings, status, now=NOW + dt.timedelta(days=1)).unsent == 0  # never retried again
+    assert smtp_server.messages == []
 
 
 def test_smtp_down_leaves_the_reply_unsent_and_the_next_run_sends_it(

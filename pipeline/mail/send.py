@@ -15,13 +15,23 @@ from sqlalchemy.engine import Engine
 
 from pipeline import ledger
 from pipeline.atomic import write_bytes
-from pipeline.ledger.outgoing_mail import Letter, count_attempt, mark_refused, mark_sent, unsent_letters
+from pipeline.ledger.outgoing_mail import (
+    Letter,
+    OutboxRow,
+    count_attempt,
+    mark_refused,
+    mark_sent,
+    unsent_letters,
+)
 from pipeline.mail.mailbox import tls_context
 from pipeline.mail.settings import MailPasswordError, MailSettings, smtp_password
 
 logger = logging.getLogger(__name__)
 
 SMTP_TIMEOUT = 30  # seconds a silent server is waited for, per command
+# A 4xx answer (greylisting, a full mailbox) is retried on the next runs; this many in a row make it final:
+# with collections every 10 minutes that is most of a working day, and status.html then shows the address.
+MAX_TEMPORARY_REFUSALS = 30
 DRAFTS_FOLDER = "outbox"
 NO_SCHOOL = "_без_кода"
 _SAFE_PART = re.compile(r"^[0-9A-Za-zА-Яа-яЁё_-]{1,40}$")
@@ -32,7 +42,7 @@ class Delivery:
     """What one pass over the outbox did."""
 
     sent: int
-    refused: int  # refused for good (5xx): recorded, shown on status.html, never retried
+    refused: int  # refused for good (5xx, or 4xx MAX_TEMPORARY_REFUSALS times): recorded, shown, never retried
     unsent: int  # left for the next run: server unreachable, or a temporary (4xx) answer
     warning: str | None  # in Russian, for the analyst, when the server could not be used
 
@@ -80,13 +90,13 @@ def deliver(engine: Engine, settings: MailSettings, year: int, now: dt.datetime)
                 client.sendmail(settings.from_address, [letter.recipient], letter.message)
             except smtplib.SMTPRecipientsRefused as error:
                 code, text = next(iter(error.recipients.values()))
-                refused += _settle(engine, letter.id, code, text)
+                refused += _settle(engine, letter, code, text)
                 continue
             except smtplib.SMTPSenderRefused as error:  # our own From: the settings, not the school
                 warning = f"почтовый сервер не принимает письма от {settings.from_address}: {_answer(error)}"
                 break
             except smtplib.SMTPResponseException as error:  # the message itself (552 too big, 554 spam …)
-                refused += _settle(engine, letter.id, error.smtp_code, error.smtp_error)
+                refused += _settle(engine, letter, error.smtp_code, error.smtp_error)
                 continue
             except (OSError, smtplib.SMTPException) as error:
                 warning = unreachable(settings, error)
@@ -100,12 +110,16 @@ def deliver(engine: Engine, settings: MailSettings, year: int, now: dt.datetime)
     return Delivery(sent, refused, len(waiting) - sent - refused, warning)
 
 
-def _settle(engine: Engine, letter: int, code: int, text: bytes | str) -> int:
-    """A 5xx answer is final: record it (1); a 4xx one leaves the message for the next run (0)."""
+def _settle(engine: Engine, letter: OutboxRow, code: int, text: bytes | str) -> int:
+    """A 5xx answer is final: record it (1); a 4xx one leaves the message for the next run (0), until it has
+    been the answer MAX_TEMPORARY_REFUSALS times: then it is final too, rather than retried for ever."""
+    answer = f"{code} {_text(text)}"
     if not 500 <= code < 600:
-        return 0
+        if letter.attempts + 1 < MAX_TEMPORARY_REFUSALS:
+            return 0
+        answer = f"{answer} (временный отказ {MAX_TEMPORARY_REFUSALS} раз подряд)"
     with ledger.transaction(engine) as connection:
-        mark_refused(connection, letter, f"{code} {_text(text)}")
+        mark_refused(connection, letter.id, answer)
     return 1
 
 
