@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,9 @@ def test_judge_l05_compares_the_fund_with_last_year(tmp_path: Path, report: dict
     assert codes_at(balanced) == []
     assert codes_at(unbalanced) == [("L05", IND, "D7")]
     assert unbalanced.status == SubmissionStatus.ACCEPTED
+    # Its numbers are grouped as everywhere the librarian reads them, never «10000 + …».
+    assert re.fullmatch(r"Фонд не сходится с прошлогодним отчётом: 10\u00a0000 \+ \d[\d\u00a0]* − \d[\d\u00a0]* = "
+                        r"\d{2}\u00a0\d{3}, указано \d{2}\u00a0\d{3}\.", unbalanced.findings[0].message)
 
 
 def test_judge_reports_all_findings_at_once(tmp_path: Path, report: dict[str, list[list[Any]]], rules: Rules) -> None:

@@ -14,6 +14,7 @@ from pipeline.district.register import School
 from pipeline.district.roadmap import Campaign, District, Item
 from pipeline.findings import Finding
 from pipeline.judge.submission import SheetData, Submission
+from pipeline.typography import ru_number
 
 DONE = "выполнено"
 DONE_BEFORE = "выполнено ранее"
@@ -274,12 +275,12 @@ def check_indicators(submission: Submission, context: Context) -> list[Finding]:
                                      **params))
 
     def shown(code: str) -> str:
-        return catalogue.display_value(p[code])
+        return ru_number(p[code])  # in a sentence: «18 181», as the report and the letters write numbers
 
     if _all_known(p, "P01", "P02", "P03") and (p["P03"] > p["P02"] or p["P03"] > p["P01"]):
         add("L01", "P03", p01=shown("P01"), p02=shown("P02"), p03=shown("P03"))
     if _all_known(p, "P06", "P07", "P08") and p["P07"] + p["P08"] > p["P06"]:
-        add("L02", "P06", total=catalogue.display_value(p["P07"] + p["P08"]), p06=shown("P06"))
+        add("L02", "P06", total=ru_number(p["P07"] + p["P08"]), p06=shown("P06"))
     if _all_known(p, "P13", "P14", "P15") and not p["P15"] <= p["P14"] <= p["P13"]:
         add("L03", "P14" if p["P14"] > p["P13"] else "P15", p13=shown("P13"), p14=shown("P14"), p15=shown("P15"))
     if p["P11"] is not None:
@@ -291,8 +292,8 @@ def check_indicators(submission: Submission, context: Context) -> list[Finding]:
     if previous.get("P06") is not None and _all_known(p, "P06", "P09", "P10"):
         expected = previous["P06"] + p["P09"] - p["P10"]
         if abs(p["P06"] - expected) > max(5, 0.005 * p["P06"]):
-            add("L05", "P06", p06_last=catalogue.display_value(float(previous["P06"])), p09=shown("P09"),
-                p10=shown("P10"), expected=catalogue.display_value(float(expected)), p06=shown("P06"))
+            add("L05", "P06", p06_last=ru_number(previous["P06"]), p09=shown("P09"), p10=shown("P10"),
+                expected=ru_number(expected), p06=shown("P06"))
     _add_implausible(p, add)
     found += _website_agreement(submission, p, row, district)
     return found
