@@ -39,6 +39,22 @@ def test_collect_flow_records_and_reports_every_file(tmp_path: Path, report: dic
     assert again["processed"] == 0
 
 
+def test_without_mail_settings_the_flow_polls_and_sends_nothing_and_fails_nothing(tmp_path: Path,
+                                                                                  report: dict) -> None:
+    inputs = tmp_path / "inputs"
+    (inputs / "2025").mkdir(parents=True)
+    district = (PROJECT / "inputs" / "district.toml").read_text(encoding="utf-8")
+    (inputs / "district.toml").write_text(district[:district.index("\n[mail]\n")] + "\n", encoding="utf-8")
+    shutil.copy(PROJECT / "inputs" / "schools.csv", inputs)
+    write_xlsx(report, inputs / "2025" / "70-001.xlsx")
+
+    result = flows.collect(2025, str(inputs), str(tmp_path / "outputs"))
+
+    assert result.mail is None and "mail" not in result.to_json()
+    assert [item["status"] for item in result.to_json()["files"]] == ["accepted"]
+    assert not (tmp_path / "outputs" / "2025" / "outbox").exists()
+
+
 def test_both_flows_run_end_to_end_on_the_demo_district(tmp_path: Path) -> None:
     shutil.copytree(PROJECT / "inputs", tmp_path / "inputs")
     inputs, outputs = str(tmp_path / "inputs"), str(tmp_path / "outputs")
