@@ -104,6 +104,26 @@ def test_dry_run_writes_eml_files_a_librarian_can_read_and_a_real_run_later_send
     assert smtp_server.messages[0].message["Subject"] == "Отчёт ИБЦ 2025: отклонён, ошибок: 2"
 
 
+def test_a_dry_run_writes_each_letter_once_as_a_real_run_sends_it_once(tmp_path: Path) -> None:
+    setup = faulty_campaign(tmp_path)
+    status = collect(setup, now=NOW).status
+    week_before = dt.datetime(2025, 9, 24, 9, 0)  # the deadline is 01.10.2025: reminders go out today
+    settings = settings_for(dry_run=True)
+
+    first = send_mail(setup, settings, status, now=week_before, dry_run=True)
+    again = send_mail(setup, settings, status, now=week_before + dt.timedelta(hours=1), dry_run=True)
+
+    written = sorted(path.name for path in first.drafts)
+    assert written == ["70-001_reminder_2025-09-24.eml", "70-001_reply_1.eml", "70-002_reminder_2025-09-24.eml"]
+    assert again.drafts == [] and again.line().startswith("Пробный запуск: писем не отправлено, новых нет")
+    folder = setup.outputs / "2025" / DRAFTS_FOLDER
+    (folder / "70-002_reminder_2025-09-24.eml").unlink()
+    (folder / "70-001_reply_1.eml").unlink()
+    rewritten = send_mail(setup, settings, status, now=week_before + dt.timedelta(hours=2), dry_run=True)
+    assert sorted(path.name for path in rewritten.drafts) == ["70-001_reply_1.eml", "70-002_reminder_2025-09-24.eml"]
+    assert sorted(path.name for path in folder.iterdir()) == written
+
+
 def test_no_outside_text_reaches_a_header() -> None:
     settings = settings_for()
     assert usable_address("lib@school.ru\r\nBcc: all@example.test") is None

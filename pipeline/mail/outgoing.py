@@ -16,7 +16,7 @@ from pipeline.district.setup import Setup
 from pipeline.ledger.outgoing_mail import Letter, record_letters, unsent_letters
 from pipeline.mail.reminders import due_reminders
 from pipeline.mail.replies import owed_replies
-from pipeline.mail.send import deliver, write_drafts
+from pipeline.mail.send import deliver, drafted_keys, write_drafts
 from pipeline.mail.settings import MailSettings, for_campaign
 
 
@@ -38,8 +38,8 @@ class MailSummary:
     def line(self) -> str:
         """«Писем отправлено: 3, задержано на проверке: 1», with refusals and waiting messages when there are any."""
         if self.dry_run:
-            folder = f" в папку {self.drafts[0].parent}" if self.drafts else ""
-            text = f"Пробный запуск: писем не отправлено, записано {len(self.drafts)}{folder}"
+            written = f"записано {len(self.drafts)} в папку {self.drafts[0].parent}" if self.drafts else "новых нет"
+            text = f"Пробный запуск: писем не отправлено, {written}"
         else:
             text = f"Писем отправлено: {self.sent}"
         text += f", задержано на проверке: {self.held}"
@@ -56,16 +56,17 @@ class MailSummary:
 
 
 def owed_letters(setup: Setup, settings: MailSettings, engine: Engine, status: CampaignStatus,
-                 now: dt.datetime) -> tuple[list[Letter], int, int]:
-    """The replies and reminders not yet in the outbox; with the held and unanswerable counts.
+                 now: dt.datetime, written: frozenset[str] = frozenset()) -> tuple[list[Letter], int, int]:
+    """The replies and reminders not yet in the outbox (nor among the keys *written*: a dry run's drafts);
+    with the held and unanswerable counts.
 
     *status* is the run's: its time is when the run judged its files (they are answered), its states decide
     who is reminded.
     """
     states = {school.code: school.state for school in status.schools}
     with ledger.transaction(engine) as connection:
-        replies = owed_replies(setup, settings, connection, status.generated_at, states, now)
-        reminders = due_reminders(setup, settings, connection, status, now)
+        replies = owed_replies(setup, settings, connection, status.generated_at, states, now, written)
+        reminders = due_reminders(setup, settings, connection, status, now, written)
     return replies.letters + reminders, replies.held, replies.unanswerable
 
 
@@ -89,7 +90,8 @@ def send_mail(setup: Setup, settings: MailSettings, status: CampaignStatus, now:
     engine = ledger.open_ledger(setup.ledger_url)
     try:
         if dry_run or settings.dry_run:
-            letters, held, unanswerable = owed_letters(setup, settings, engine, status, now)
+            written = drafted_keys(setup.outputs, setup.year)
+            letters, held, unanswerable = owed_letters(setup, settings, engine, status, now, written)
             drafts = write_drafts(setup.outputs, setup.year, letters)
             return MailSummary(True, held=held, unanswerable=unanswerable, drafts=drafts, warnings=notes)
         held, unanswerable = record_owed(setup, settings, engine, status, now)

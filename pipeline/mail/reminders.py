@@ -17,7 +17,6 @@ from pipeline.mail.letters import SENDER_NAME, reminder_letter
 from pipeline.mail.replies import letterhead
 from pipeline.mail.settings import MailSettings
 from pipeline.statuses import SchoolState
-from pipeline.xlsx.templates import build_template
 
 # Scheduled runs fire on working days only: a reminder day on a weekend is caught up on the Monday
 # (or after a long holiday), never later: a week-old reminder would cross the next one.
@@ -44,13 +43,16 @@ def due_reminder_day(campaign: Campaign, settings: MailSettings, today: dt.date)
 
 
 def due_reminders(setup: Setup, settings: MailSettings, connection: Connection, status: CampaignStatus,
-                  now: dt.datetime) -> list[Letter]:
-    """The reminders due now and not yet in the outbox: one per school and reminder day (the outbox key)."""
+                  now: dt.datetime, written: frozenset[str] = frozenset()) -> list[Letter]:
+    """The reminders due now and not yet in the outbox (nor among *written*, a dry run's drafts): one per
+    school and reminder day (the outbox key)."""
     day = due_reminder_day(setup.campaign, settings, now.date())
     if day is None:
         return []
     waiting = [school for school in status.schools if school.state in WITHOUT_REPORT]
-    done = recorded_keys(connection, [reminder_key(school.code, day) for school in waiting])
+    done = recorded_keys(connection, [reminder_key(school.code, day) for school in waiting]) | written
+    from pipeline.xlsx.templates import build_template  # openpyxl: ≈ 0.2 s to import, only when a reminder is due
+
     head = letterhead(setup, settings)
     letters = []
     for standing in waiting:

@@ -59,12 +59,15 @@ def letterhead(setup: Setup, settings: MailSettings) -> Letterhead:
 
 
 def owed_replies(setup: Setup, settings: MailSettings, connection: Connection, judged_since: dt.datetime,
-                 states: dict[str, SchoolState], now: dt.datetime) -> OwedReplies:
+                 states: dict[str, SchoolState], now: dt.datetime,
+                 written: frozenset[str] = frozenset()) -> OwedReplies:
     """The replies not yet in the outbox: one to every judged file of the campaign, whichever run judged it
     (a dry run records nothing: a later real run sends what it wrote out), but to a superseded file only when
-    it was judged since *judged_since*; and one to each message with nothing to judge."""
+    it was judged since *judged_since*; and one to each message with nothing to judge. Keys in *written*
+    (a dry run's drafts) count as in the outbox."""
     mailed = mailed_submissions(connection, setup.year)
-    pending = unanswered_submissions(connection, setup.year, judged_since)
+    pending = [number for number in unanswered_submissions(connection, setup.year, judged_since)
+               if reply_key(number) not in written]
     stored = ledger.submissions_by_id(connection, pending)
     found = ledger.submission_findings(connection, pending)
     head = letterhead(setup, settings)
@@ -99,12 +102,13 @@ def owed_replies(setup: Setup, settings: MailSettings, connection: Connection, j
         letters.append(Letter(setup.year, LetterKind.REPLY, reply_key(number), addressee.code, recipient, subject,
                               message))
         held += holding
-    answers, silent = message_answers(setup, settings, connection, head, book, now)
+    answers, silent = message_answers(setup, settings, connection, head, book, now, written)
     return OwedReplies(letters + answers, held, unanswerable + silent)
 
 
 def message_answers(setup: Setup, settings: MailSettings, connection: Connection, head: Letterhead,
-                    book: dict[str, School], now: dt.datetime) -> tuple[list[Letter], int]:
+                    book: dict[str, School], now: dt.datetime,
+                    written: frozenset[str] = frozenset()) -> tuple[list[Letter], int]:
     """Answers to messages with no usable attachment or a refused one, when their sender is a register address.
 
     Anyone can write to the district's mailbox: a sender who is no school of the register gets nothing
@@ -112,7 +116,7 @@ def message_answers(setup: Setup, settings: MailSettings, connection: Connection
     """
     outcomes = (ledger.MailOutcome.NO_ATTACHMENT, ledger.MailOutcome.REFUSED)
     messages = ledger.recorded_mail(connection, outcomes)
-    done = recorded_keys(connection, [mail_key(message.id) for message in messages])
+    done = recorded_keys(connection, [mail_key(message.id) for message in messages]) | written
     letters, silent = [], 0
     for message in messages:
         if mail_key(message.id) in done or message.received_at.date() < setup.campaign.window_open:

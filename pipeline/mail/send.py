@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import smtplib
 import ssl
@@ -17,10 +18,14 @@ from pipeline import ledger
 from pipeline.atomic import write_bytes
 from pipeline.ledger.outgoing_mail import (
     Letter,
+    LetterKind,
     OutboxRow,
     count_attempt,
+    mail_key,
     mark_refused,
     mark_sent,
+    reminder_key,
+    reply_key,
     unsent_letters,
 )
 from pipeline.mail.mailbox import tls_context
@@ -153,6 +158,34 @@ def draft_name(letter: Letter) -> str:
     if not _SAFE_PART.match(answered):
         raise ValueError(f"unsafe outbox key: {letter.key!r}")
     return f"{school}_{letter.kind}_{answered}.eml"
+
+
+def draft_key(name: str) -> str | None:
+    """The outbox key of the letter in a draft, read back from the name draft_name gave it; None for another file."""
+    stem = name.removesuffix(".eml")
+    for kind in LetterKind:
+        school, marker, answered = stem.rpartition(f"_{kind}_")
+        if not marker or not school or not name.endswith(".eml"):
+            continue
+        try:
+            if kind == LetterKind.REPLY:
+                return reply_key(int(answered))
+            if kind == LetterKind.REMINDER:
+                return reminder_key(school, dt.date.fromisoformat(answered))
+            return mail_key(int(answered))
+        except ValueError:
+            return None
+    return None
+
+
+def drafted_keys(outputs: Path, year: int) -> frozenset[str]:
+    """The letters earlier dry runs wrote out: a dry run writes each letter once, as a real run sends it once
+    (and rebuilding them all was most of a collection with nothing new). Deleting a draft writes it again."""
+    try:
+        names = os.listdir(outputs / str(year) / DRAFTS_FOLDER)
+    except (FileNotFoundError, NotADirectoryError):
+        return frozenset()
+    return frozenset(key for key in map(draft_key, names) if key is not None)
 
 
 def write_drafts(outputs: Path, year: int, letters: list[Letter]) -> list[Path]:
