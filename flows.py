@@ -10,12 +10,14 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Quiet, offline-safe defaults measured on this machine (MEASURED.md): no telemetry error, no INFO
 # wall, no shutdown tracebacks from the temporary server (the heartbeat: run_flow). An operator's
-# own settings (environment or Prefect profile) win.
+# own settings (environment or Prefect profile) win. DO_NOT_TRACK: Prefect's client telemetry, which in
+# a terminal prints an English notice and reports the first use; a district's server reports nothing.
 for _key, _value in {
+    "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
@@ -26,28 +28,32 @@ for _key, _value in {
 from prefect import flow, serve, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.context import refresh_global_settings_context  # noqa: E402
+from prefect.context import SettingsContext, get_settings_context, refresh_global_settings_context  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
+from prefect.settings import PREFECT_API_URL  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from eibm import prefect_server  # noqa: E402
 from pipeline import ledger  # noqa: E402
 from pipeline.collect import run as collection  # noqa: E402
-from pipeline.collect.plan import PlannedUnit  # noqa: E402
 from pipeline.collect.senders import HELD_LABEL, REFUSED_LABEL  # noqa: E402
 from pipeline.collect.status import CampaignStatus  # noqa: E402
 from pipeline.district.roadmap import load_district  # noqa: E402
 from pipeline.district.setup import load_setup  # noqa: E402
-from pipeline.judge.verdict import Rules  # noqa: E402
 from pipeline.lock import campaign_lock  # noqa: E402
 from pipeline.mail import outgoing  # noqa: E402
 from pipeline.mail.intake import poll_mailbox  # noqa: E402
 from pipeline.mail.mailbox import MailboxError  # noqa: E402
 from pipeline.mail.settings import MailPasswordError, MailSettings, load_mail_settings  # noqa: E402
-from pipeline.report import annual  # noqa: E402
 from pipeline.statuses import SchoolState  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from pipeline.collect.plan import PlannedUnit
+    from pipeline.district.setup import Setup
+    from pipeline.judge.verdict import Rules
 
 LOCAL_CLUSTER = "local"
 TEMPORARY_SERVER = "temporary"  # EIBM_PREFECT_SERVER's value for Prefect's per-process temporary server
@@ -58,9 +64,23 @@ CLUSTER_BATCHES_AHEAD = 8
 # Prefect visits every element of a task's arguments to find upstream futures: for a batch's units or
 # a register of 40,000 schools that is seconds per call (a 50,000-item list: 16 s). These tasks take no
 # futures, so their arguments go in quote(), which Prefect passes on without walking it.
-build_report = task(name="aggregate", cache_policy=NO_CACHE)(annual.build_report)
-write_report = task(name="render", cache_policy=NO_CACHE)(annual.write_report)
 send_mail = task(name="send-mail", cache_policy=NO_CACHE)(outgoing.send_mail)
+
+
+# The report's modules (pandas, Jinja2, WeasyPrint: ≈ 0.5 s) are imported by the report's own steps, not by
+# every collection: a collection with nothing new must answer within 2 s (benchmarks/cli.py).
+@task(name="aggregate", cache_policy=NO_CACHE)
+def build_report(setup: Setup, engine: Engine, now: dt.datetime) -> Any:
+    from pipeline.report import annual
+
+    return annual.build_report(setup, engine, now)
+
+
+@task(name="render", cache_policy=NO_CACHE)
+def write_report(setup: Setup, report: Any) -> dict[str, Path]:
+    from pipeline.report import annual
+
+    return annual.write_report(setup, report)
 
 
 def _year(year: int | None) -> int:
@@ -234,7 +254,11 @@ def _without_heartbeats() -> Iterator[None]:
     if "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" in os.environ:
         yield
         return
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    # A shallow copy: temporary_settings() re-reads every settings source, 0.13 s of a no-op run.
+    current = get_settings_context()
+    flows_settings = current.settings.flows.model_copy(update={"heartbeat_frequency": None})
+    with SettingsContext(profile=current.profile,
+                         settings=current.settings.model_copy(update={"flows": flows_settings})):
         yield
 
 

@@ -107,3 +107,33 @@ def test_validate_shows_hidden_characters_of_a_file_name_written_out(workspace: 
     assert "⟨U+202E⟩70-001⟨U+200B⟩.xlsx" in shown.stdout
     assert listed["files"][0]["path"].endswith("⟨U+202E⟩70-001⟨U+200B⟩.xlsx")
     assert "\u202e" not in shown.stdout + json.dumps(listed, ensure_ascii=False)
+
+
+# What a collection with nothing new must not import: judging's and the report's libraries cost ≈ 0.7 s of a
+# command that should answer within 2 s (benchmarks/cli.py).
+HEAVY_MODULES = ("pandas", "pandera", "openpyxl", "weasyprint", "numpy")
+IMPORTED_AFTER = """
+import json, sys
+from eibm.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "heavy": [name for name in %r if name in sys.modules]}))
+""" % (HEAVY_MODULES,)
+
+
+def collect_and_list_imports(workspace: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", IMPORTED_AFTER, "collect", "--year", "2025", "--json"],
+                          cwd=workspace, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    *_, last = done.stdout.strip().splitlines()
+    return json.loads(last)
+
+
+def test_a_collection_with_nothing_new_imports_no_judging_or_report_library(workspace: Path, district) -> None:
+    write_xlsx(good_report(district), workspace / "inputs" / "2025" / "70-001.xlsx")
+    first = collect_and_list_imports(workspace)  # judges the file, writes its feedback and the dry-run reply
+    assert first["code"] == 0 and "pandas" in first["heavy"]
+
+    again = collect_and_list_imports(workspace)
+
+    assert again == {"code": 0, "heavy": []}
+    assert sorted(path.name for path in (workspace / "outputs" / "2025" / "outbox").iterdir()) == ["70-001_reply_1.eml"]

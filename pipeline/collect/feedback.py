@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.atomic import write_text
-from pipeline.collect.annotated_copy import write_annotated_workbook
 from pipeline.findings import SEVERITY_RU, Finding, sort_findings, to_visible
 from pipeline.intake.read import RawSheet
 from pipeline.statuses import SchoolState, SubmissionStatus
@@ -73,6 +72,8 @@ def write_feedback(outputs: Path, item: FeedbackInput, folder_school: str | None
     written = [page]
     has_errors = any(finding.is_error for finding in item.findings)
     if item.status != SubmissionStatus.UNRECOGNIZED and has_errors and (item.workbook is not None or item.sheets):
+        from pipeline.collect.annotated_copy import write_annotated_workbook  # openpyxl: ≈ 0.2 s to import
+
         annotated = folder / f"{name}_замечания.xlsx"
         if write_annotated_workbook(annotated, item):
             written.append(annotated)

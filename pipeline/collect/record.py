@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -17,8 +17,10 @@ from pipeline.district.setup import Setup
 from pipeline.findings import Finding
 from pipeline.intake.read import FILE_SHEET, read_csv_parts, read_workbook
 from pipeline.judge.identity import named_schools
-from pipeline.judge.verdict import Verdict
 from pipeline.statuses import SubmissionStatus
+
+if TYPE_CHECKING:
+    from pipeline.judge.verdict import Verdict
 
 
 def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdicts: list[Verdict],

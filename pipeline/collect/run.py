@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -21,7 +21,11 @@ from pipeline.collect.record import record_batch, recover_feedback
 from pipeline.collect.status import CampaignStatus, current_status, status_json, write_status
 from pipeline.district.setup import Setup
 from pipeline.intake.isolation import IsolatedReader
-from pipeline.judge.verdict import Rules, Verdict, judge_isolated, judging_pool
+
+if TYPE_CHECKING:
+    # Judging's modules (pandas, pandera: ≈ 0.3 s) are imported where a batch is judged: a run with
+    # nothing new never pays for them.
+    from pipeline.judge.verdict import Rules, Verdict
 
 
 def judge_batch(rules: Rules, batch: list[PlannedUnit], isolated: IsolatedReader | None = None) -> list[Verdict]:
@@ -29,11 +33,15 @@ def judge_batch(rules: Rules, batch: list[PlannedUnit], isolated: IsolatedReader
 
     Runs in the run's process with the run's pool, or on a Dask worker with a pool of its own.
     """
+    from pipeline.judge.verdict import judge_isolated
+
     return judge_isolated([planned.unit for planned in batch if planned.judge], rules, isolated)
 
 
 def judging_rules(setup: Setup, engine: Engine, now: dt.datetime) -> Rules:
     """The rules of this run: the district, its register, the campaign, today and last year's indicators."""
+    from pipeline.judge.verdict import Rules
+
     with ledger.transaction(engine) as connection:
         previous = ledger.accepted_indicators(connection, setup.year - 1)
     return Rules(setup.district, setup.register, setup.campaign, now.date(), previous)
@@ -49,7 +57,7 @@ class Judging(Protocol):
 
 # The seam of a pass: given the run's rules, a context in which batches are judged (this machine's
 # worker processes by default; the application layer passes a Dask cluster's).
-JudgingFactory = Callable[[Rules], AbstractContextManager[Judging]]
+JudgingFactory = Callable[["Rules"], AbstractContextManager[Judging]]
 
 
 class LocalJudging:
@@ -62,6 +70,8 @@ class LocalJudging:
     ahead = 1
 
     def __init__(self, rules: Rules):
+        from pipeline.judge.verdict import judging_pool
+
         self.rules = rules
         self._pool = judging_pool(rules)
         # One thread: the pool is not thread-safe, and one batch is judged at a time.
