@@ -16,14 +16,23 @@ from typing import TYPE_CHECKING, Any
 # wall, no shutdown tracebacks from the temporary server (the heartbeat: run_flow). An operator's
 # own settings (environment or Prefect profile) win. DO_NOT_TRACK: Prefect's client telemetry, which in
 # a terminal prints an English notice and reports the first use; a district's server reports nothing.
-for _key, _value in {
+PREFECT_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-}.items():
-    os.environ.setdefault(_key, _value)
+}
+
+
+def set_prefect_defaults() -> None:
+    """PREFECT_DEFAULTS where the environment has no value; here before Prefect's import, and by the warm
+    runner's child (eibm/runner.py) after it takes the command's environment."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+set_prefect_defaults()
 
 from prefect import flow, serve, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402

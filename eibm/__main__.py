@@ -1,7 +1,7 @@
-"""`python -m eibm`: the command line."""
+"""`python -m eibm`: the command line, as the `eibm` command runs it."""
 
 import sys
 
-from eibm.cli import main
+from eibm.launcher import main
 
 sys.exit(main())

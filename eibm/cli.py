@@ -30,6 +30,7 @@ from pipeline.statuses import SubmissionStatus
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a program the pipe's reader left
 YEAR_HELP = "год кампании — учебный год, который она закрывает, например 2026 (за 2025/2026 учебный год)"
 DRAFT_MARK = "Черновик"
 _YEAR = re.compile(r"^\d{4}$")
@@ -134,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Ошибка: журнал {shown} недоступен: проверьте адрес (--ledger или EIBM_LEDGER_URL) и что сервер "
               "базы запущен и принимает подключения; подробности — с --debug", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (`eibm status | head -3`): nobody to tell, as `cat` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes it
+        return EXIT_BROKEN_PIPE
     except OSError as error:  # a folder the system refuses: its path and what to do, not «Errno 13»
         if arguments.debug:
             raise
@@ -316,12 +320,14 @@ def run_serve(arguments: argparse.Namespace) -> int:
 
 
 def run_server(arguments: argparse.Namespace) -> int:
-    from eibm import prefect_server  # the standard library only: no Prefect import here
+    from eibm import prefect_server, runner  # the standard library only: no Prefect import here
 
     home = prefect_server.prefect_home()
     if arguments.action == "stop":
         stopped = prefect_server.stop_server(home)
         print(f"Сервер Prefect остановлен ({stopped.url})." if stopped else "Сервер Prefect не был запущен.")
+        if runner.stop_runner(home):
+            print("Фоновый процесс eibm остановлен: следующая команда collect или report запустит его снова.")
         return EXIT_OK
     server = prefect_server.running_server(home)
     if os.environ.get("PREFECT_API_URL"):
@@ -331,6 +337,10 @@ def run_server(arguments: argparse.Namespace) -> int:
     else:
         print(f"Сервер Prefect работает: {server.url} (история запусков и артефакты; процесс {server.pid}, "
               f"папка {home}). Остановить: eibm server stop")
+    warm = runner.running_runner(home)
+    if warm is not None:
+        print(f"Фоновый процесс eibm (процесс {warm}) ускоряет команды collect и report; останавливается вместе "
+              "с сервером: eibm server stop")
     return EXIT_OK
 
 

@@ -18,7 +18,7 @@ from mail_servers import dovecot, smtp_server, starttls_smtp_server  # noqa: F40
 from postgres_server import fresh_postgres_url, postgres_server, postgres_url  # noqa: F401
 
 # The session's own PREFECT_HOME (autouse): Prefect servers the tests start are stopped at the end.
-from prefect_servers import session_prefect_home  # noqa: F401
+from prefect_servers import session_prefect_home, warm_runner  # noqa: F401
 
 from pipeline.district.register import School
 from pipeline.district.roadmap import District, load_district

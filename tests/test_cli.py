@@ -115,13 +115,14 @@ HEAVY_MODULES = ("pandas", "pandera", "openpyxl", "weasyprint", "numpy")
 IMPORTED_AFTER = """
 import json, sys
 from eibm.cli import main
-code = main(sys.argv[1:])
-print(json.dumps({"code": code, "heavy": [name for name in %r if name in sys.modules]}))
-""" % (HEAVY_MODULES,)
+code = main(sys.argv[2:])
+print(json.dumps({"code": code, "heavy": [name for name in sys.argv[1].split(",") if name in sys.modules]}))
+"""
 
 
 def collect_and_list_imports(workspace: Path) -> dict:
-    done = subprocess.run([sys.executable, "-c", IMPORTED_AFTER, "collect", "--year", "2025", "--json"],
+    done = subprocess.run([sys.executable, "-c", IMPORTED_AFTER, ",".join(HEAVY_MODULES), "collect", "--year", "2025",
+                           "--json"],
                           cwd=workspace, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     *_, last = done.stdout.strip().splitlines()

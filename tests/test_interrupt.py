@@ -29,8 +29,9 @@ def district_inputs(tmp_path_factory: pytest.TempPathFactory, district) -> Path:
     return write_district(tmp_path_factory.mktemp("interrupt") / "inputs", district, codes)
 
 
-def eibm(*arguments: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "eibm.cli", *arguments], cwd=cwd, stdout=subprocess.PIPE,
+def eibm(*arguments: str, cwd: Path, module: str = "eibm.cli") -> subprocess.Popen:
+    """The command in its own process (eibm.cli), or as the `eibm` command runs it (eibm: the warm runner)."""
+    return subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -57,13 +58,19 @@ def wait_until_running(child: subprocess.Popen, outputs: Path) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("module", ["eibm.cli", "eibm"], ids=["own process", "warm runner"])
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl+C (SIGINT)"])
 def test_a_stopped_collection_ends_at_once_and_the_next_run_completes(
-        tmp_path: Path, district_inputs: Path, number: signal.Signals) -> None:
+        tmp_path: Path, district_inputs: Path, number: signal.Signals, module: str,
+        request: pytest.FixtureRequest) -> None:
     inputs, outputs = district_inputs, tmp_path / "outputs"
-    child = eibm("collect", "--year", "2025", "--inputs", str(inputs), "--outputs", str(outputs), cwd=tmp_path)
+    runner_pid = request.getfixturevalue("warm_runner") if module == "eibm" else None
+    child = eibm("collect", "--year", "2025", "--inputs", str(inputs), "--outputs", str(outputs), cwd=tmp_path,
+                 module=module)
     wait_until_running(child, outputs)
-    family = descendants(child.pid)  # worker processes, Prefect's temporary server
+    # Worker processes (and in the runner, the forked child that runs the command): none may outlive the stop.
+    family = descendants(runner_pid if runner_pid else child.pid)
+    assert family or runner_pid is None  # the runner's child is running the command
 
     sent = time.monotonic()
     child.send_signal(number)
