@@ -96,6 +96,8 @@ def ensure_server(home: Path, notify: Callable[[str], None]) -> Server:
         home.mkdir(parents=True, exist_ok=True)
         with _locked(home):
             return _start_or_wait(home, notify)
+    except BrokenPipeError:  # *notify*'s reader has gone (`eibm collect | head -1`): not the folder's fault
+        raise
     except OSError as error:
         raise ServerStartError(f"папка сервера Prefect {home} недоступна: нет прав на запись, "
                                "или на её месте файл") from error

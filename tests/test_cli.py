@@ -138,3 +138,17 @@ def test_a_collection_with_nothing_new_imports_no_judging_or_report_library(work
 
     assert again == {"code": 0, "heavy": []}
     assert sorted(path.name for path in (workspace / "outputs" / "2025" / "outbox").iterdir()) == ["70-001_reply_1.eml"]
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(workspace: Path, district) -> None:
+    """`eibm collect | head -1`: the rest has nobody to read it; no «Ошибка файловой системы EPIPE»."""
+    write_xlsx(good_report(district), workspace / "inputs" / "2025" / "70-001.xlsx")
+    child = subprocess.Popen([sys.executable, "-m", "eibm.cli", "collect", "--year", "2025"], cwd=workspace,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = child.stdout.readline()
+    child.stdout.close()  # before the run's summary is printed
+    errors = child.stderr.read()
+    child.wait(timeout=300)
+
+    assert first.startswith("Сбор отчётов 2025")
+    assert (child.returncode, errors) == (141, "")
