@@ -4,6 +4,7 @@ rest and every fallback to `eibm.cli` in this process. Standard library only unt
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     home = prefect_home()
     try:
         return run_in_runner(home, arguments)
+    except KeyboardInterrupt:  # Ctrl+C before the runner's child took it: the runner ends the child with us
+        print("\nПрервано (Ctrl+C).", file=sys.stderr)
+        return 128 + signal.SIGINT
     except RunnerUnavailable:
         from eibm.cli import main as run_here
 

@@ -158,7 +158,7 @@ def running_runner(home: Path) -> int | None:
 
 
 def stop_runner(home: Path) -> bool:
-    """Stop the runner of *home*; whether one ran. Commands it is running finish, their exit codes are lost."""
+    """Stop the runner of *home*; whether one ran. It takes no new command; those it runs finish first."""
     pid = running_runner(home)
     if pid is None:
         return False
