@@ -189,3 +189,13 @@ def campaign_setup(root: Path, register_csv: str) -> Setup:
     shutil.copy(PROJECT / "inputs" / "district.toml", inputs)
     (inputs / "schools.csv").write_text(register_csv, encoding="utf-8")
     return load_setup(inputs, root / "outputs", 2025)
+
+
+def is_running(pid: int) -> bool:
+    """Whether process *pid* exists and has not ended (a zombie waiting to be reaped has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_district
+from conftest import is_running, write_district
 
 from eibm.interrupt import descendants
 from pipeline import ledger
@@ -84,8 +84,7 @@ def test_a_stopped_collection_ends_at_once_and_the_next_run_completes(
     assert "следующий запуск той же команды продолжит" in err
     assert "Traceback" not in err and "Непредвиденная" not in err
     time.sleep(0.5)  # the children's ends are reaped by init
-    alive = [pid for pid in family if Path(f"/proc/{pid}").exists()
-             and Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"]
+    alive = [pid for pid in family if is_running(pid)]
     assert alive == []
     check_campaign_free(outputs, 2025)  # the lock went with the process
 

@@ -98,6 +98,10 @@ def test_first_collect_starts_the_server_the_next_reuses_it_and_stop_ends_it(
     artifacts = {artifact["key"] for artifact in api(server, "/artifacts/filter")}
     assert {"collection-status-2025", "call-list-2025"} <= artifacts
     assert english_lines(first.stderr + second.stderr) == []
+    with urllib.request.urlopen(f"{server.api_url}/admin/settings", timeout=30) as response:
+        vacuum = json.loads(response.read())["server"]["services"]["db_vacuum"]
+    assert set(vacuum["enabled"]) == {"events", "flow_runs"}
+    assert vacuum["retention_period"] == "P1Y35D"  # 400 days, as Prefect writes them
 
     assert f"Сервер Prefect работает: {server.url}" in eibm(home, "server", "status").stdout
     stopped = eibm(home, "server", "stop")

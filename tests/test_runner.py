@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, good_report, write_district, write_xlsx
+from conftest import PROJECT, good_report, is_running, write_district, write_xlsx
 from test_interrupt import wait_until_running
 
 from eibm import runner
@@ -81,7 +81,7 @@ def test_a_killed_command_takes_its_run_in_the_runner_with_it(tmp_path: Path, di
     child.kill()
     child.wait(timeout=10)
     killed = time.monotonic()
-    while alive := [pid for pid in family if _alive(pid)]:
+    while alive := [pid for pid in family if is_running(pid)]:
         assert time.monotonic() - killed < GONE_WITHIN, f"still running: {alive}"
         time.sleep(0.05)
 
@@ -108,7 +108,7 @@ def test_a_runner_started_from_other_code_is_replaced(workspace: Path, warm_runn
         while runner.running_runner(session_prefect_home) in (None, warm_runner):
             assert time.monotonic() < deadline, runner_log(session_prefect_home)
             time.sleep(0.1)
-        assert not _alive(warm_runner)
+        assert not is_running(warm_runner)
         fresh = runner.running_runner(session_prefect_home)
         assert json.loads((session_prefect_home / runner.STATE_FILE).read_text())["fingerprint"] == \
             runner.code_fingerprint()
@@ -116,7 +116,7 @@ def test_a_runner_started_from_other_code_is_replaced(workspace: Path, warm_runn
         os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert runner.stop_runner(session_prefect_home)
     deadline = time.monotonic() + 30
-    while _alive(fresh):
+    while is_running(fresh):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert runner.running_runner(session_prefect_home) is None
@@ -144,14 +144,6 @@ def test_the_fingerprint_follows_every_change_of_a_source_file(tmp_path: Path) -
 def test_another_users_command_is_not_taken(session_prefect_home: Path, warm_runner: int) -> None:
     """Only the socket's owner can reach it: 0600 in Prefect's home (the runner also checks SO_PEERCRED)."""
     assert (session_prefect_home / runner.SOCKET_FILE).stat().st_mode & 0o077 == 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_the_command_side_imports_nothing_heavy() -> None:

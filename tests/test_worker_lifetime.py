@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import is_running
+
 from eibm.interrupt import descendants
 
 CHILD = """
@@ -20,14 +22,6 @@ if __name__ == "__main__":
     print("ready", flush=True)
     time.sleep(600)
 """
-
-
-def is_running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_workers_end_when_their_run_is_killed(tmp_path: Path) -> None:
