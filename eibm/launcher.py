@@ -35,10 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _goes_to_runner(arguments: list[str]) -> bool:
-    """collect and report, unless --debug (Prefect's own messages, set up at import) or help; not with
-    Prefect's temporary server (one per process, by design)."""
-    return (bool(arguments) and arguments[0] in WARM_COMMANDS
-            and not {"--debug", "-h", "--help"} & set(arguments)
+    """collect and report, unless --debug (or its abbreviation, as argparse takes it: it lets Prefect's
+    tracebacks through) or help; not with Prefect's temporary server (one per process, by design)."""
+    debug = any(len(argument) >= len("--deb") and "--debug".startswith(argument) for argument in arguments)
+    return (bool(arguments) and arguments[0] in WARM_COMMANDS and not debug
+            and not {"-h", "--help"} & set(arguments)
             and os.environ.get("EIBM_PREFECT_SERVER") != "temporary")
 
 

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 SOCKET_FILE = "eibm-runner.sock"
 STATE_FILE = "eibm-runner.json"
@@ -40,6 +41,7 @@ LOCK_FILE = "eibm-runner.lock"
 LOG_FILE = "eibm-runner.log"
 PROJECT = Path(__file__).resolve().parents[1]
 CONNECT_TIMEOUT_SECONDS = 2.0
+START_TIMEOUT_SECONDS = 10.0  # from the request to the child's pid: milliseconds, unless the machine is stuck
 MAX_REQUEST_BYTES = 1 << 20  # arguments and environment; anything larger is not a command of ours
 _LENGTH = struct.Struct("!I")
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -68,25 +70,29 @@ def code_fingerprint(roots: Sequence[Path] = (PROJECT / "eibm", PROJECT / "pipel
 
 
 def run_in_runner(home: Path, arguments: list[str]) -> int:
-    """Run `eibm *arguments*` in the runner of *home*; its exit code. RunnerUnavailable before the
-    command has started there (the caller then runs it itself)."""
+    """Run `eibm *arguments*` in the runner of *home*; its exit code. RunnerUnavailable when the command
+    has not started there and will not (the caller then runs it itself)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
     connection = _connect(home)
+    replies = connection.makefile("rb")
     try:
         request = json.dumps({"arguments": arguments, "cwd": os.getcwd(), "environment": dict(os.environ),
-                              "fingerprint": code_fingerprint()}).encode("utf-8", "surrogateescape")
+                              "umask": umask, "fingerprint": code_fingerprint()}).encode("utf-8", "surrogateescape")
         socket.send_fds(connection, [_LENGTH.pack(len(request))], [0, 1, 2])
         connection.sendall(request)
-        replies = connection.makefile("rb")
+        # The runner answers at once; if it does not, closing the connection below makes it kill whatever
+        # it started for us (_start, _watch), so that running the command here never runs it twice.
+        connection.settimeout(START_TIMEOUT_SECONDS)
         started = _reply(replies)
         if "pid" not in started:
             raise RunnerUnavailable(started.get("refused", "no pid"))
-    except (OSError, ValueError) as error:
+        child = int(started["pid"])
+    except (OSError, ValueError, RunnerUnavailable) as error:
+        replies.close()
         connection.close()
         raise RunnerUnavailable(str(error)) from error
-    except RunnerUnavailable:
-        connection.close()
-        raise
-    return _wait_for(connection, replies, int(started["pid"]))
+    return _wait_for(connection, replies, child)
 
 
 def _connect(home: Path) -> socket.socket:
@@ -103,14 +109,14 @@ def _connect(home: Path) -> socket.socket:
     return connection
 
 
-def _reply(replies: object) -> dict:
-    line = replies.readline()  # type: ignore[attr-defined]
+def _reply(replies: Any) -> dict:
+    line = replies.readline()
     if not line:
         raise RunnerUnavailable("the runner closed the connection")
     return json.loads(line)
 
 
-def _wait_for(connection: socket.socket, replies: object, child: int) -> int:
+def _wait_for(connection: socket.socket, replies: Any, child: int) -> int:
     """Wait for the command's exit code; pass our signals on to the child running it."""
     def forward(number: int, frame: object) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -123,8 +129,10 @@ def _wait_for(connection: socket.socket, replies: object, child: int) -> int:
             try:
                 finished = _reply(replies)
             except RunnerUnavailable:
-                sys.stderr.write("Ошибка: фоновый процесс eibm завершился во время работы команды "
-                                 "(eibm server stop?). Повторите команду.\n")
+                from eibm.interrupt import AFTERWARDS
+
+                sys.stderr.write(f"Ошибка: фоновый процесс eibm остановился, и команда прервана вместе с ним. "
+                                 f"{AFTERWARDS}\n")
                 return 1
             except InterruptedError:
                 continue
@@ -134,6 +142,7 @@ def _wait_for(connection: socket.socket, replies: object, child: int) -> int:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        replies.close()
         connection.close()
 
 
@@ -177,6 +186,9 @@ def _is_runner(pid: int) -> bool:
 # --- the runner's side ------------------------------------------------------------------------------------
 
 
+_LOG_LOCK = threading.Lock()
+
+
 def serve(home: Path) -> None:
     """Import everything once, then run each command that connects in a forked child, until SIGTERM, or
     until a command comes from other code (then the next command starts a fresh runner)."""
@@ -192,6 +204,9 @@ def serve(home: Path) -> None:
     import fastapi.encoders  # noqa: F401 — Prefect imports it for the first flow run's parameters (0.12 s)
     import prefect.task_engine  # noqa: F401
 
+    # No watcher may be writing the log when the runner forks: the child would inherit a held stdout lock.
+    os.register_at_fork(before=_LOG_LOCK.acquire, after_in_parent=_LOG_LOCK.release,
+                        after_in_child=_LOG_LOCK.release)
     listener = _listen(home)
     (home / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "fingerprint": fingerprint}), encoding="utf-8")
     signal.signal(signal.SIGTERM, lambda number, frame: _close(listener, home))
@@ -261,10 +276,19 @@ def _start(connection: socket.socket, fingerprint: str, listener: socket.socket,
             connection.sendall(b'{"refused": "other code"}\n')
             _close(listener, home)
             return None
+        # A signal between the fork and the child's own handlers would run the runner's (its SIGTERM
+        # closes the runner's socket): blocked until each side has its handlers.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
         child = os.fork()
         if child == 0:
             _run_child(request, descriptors)  # never returns
-        connection.sendall(json.dumps({"pid": child}).encode() + b"\n")
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
+        try:
+            connection.sendall(json.dumps({"pid": child}).encode() + b"\n")
+        except OSError:  # the command is gone (or gave up waiting): nobody would ever see this run
+            _kill_tree(child)
+            os.waitpid(child, 0)
+            raise
         return child, list(request["arguments"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"runner: a command refused: {error!r}", file=sys.stderr, flush=True)
@@ -282,26 +306,39 @@ def _run_child(request: dict, descriptors: list[int]) -> None:
         for number in _FORWARDED:
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
+        _die_with_the_runner()
+        os.setpgid(0, 0)  # the run's processes in one group: what outlives an abnormal end is killed (_watch)
         for target, descriptor in enumerate(descriptors):
             os.dup2(descriptor, target)
         # Nothing of the runner's stays open here: not its socket, not other commands' connections, not
         # its lock (which a fresh runner must be able to take while this command still runs).
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        _take_standard_streams()
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["environment"])
+        time.tzset()
         from prefect.context import refresh_global_settings_context
 
         import eibm.cli
         import flows
+        from pipeline.atomic import use_umask
 
+        use_umask(int(request["umask"]))
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # as eibm.cli.main does without --debug
         flows.set_prefect_defaults()
-        os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"  # as the runner imported Prefect (no --debug here)
         refresh_global_settings_context()
+        if os.environ["PREFECT_LOGGING_LEVEL"] != "CRITICAL":  # the command's own level: not the runner's
+            from prefect.logging.configuration import setup_logging
+
+            setup_logging()
         sys.argv = ["eibm", *request["arguments"]]
         code = eibm.cli.main(request["arguments"])
     except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except KeyboardInterrupt:
         code = 128 + signal.SIGINT
     except BaseException:  # printed, as the command's own process would have
@@ -309,10 +346,42 @@ def _run_child(request: dict, descriptors: list[int]) -> None:
 
         traceback.print_exc()
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+        _exit(code)
+
+
+def _die_with_the_runner() -> None:
+    """PR_SET_PDEATHSIG: if the runner is killed, this child is too (it would hold the campaign's lock
+    with nobody waiting for it)."""
+    import ctypes
+
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(128 + signal.SIGKILL)
+
+
+def _take_standard_streams() -> None:
+    """New stdin/stdout/stderr objects on the command's descriptors, buffered as Python buffers a terminal
+    or a pipe; the runner's own may have been locked by a thread at the fork."""
+    sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)
+    sys.stdout = open(1, "w", encoding="utf-8", buffering=1 if os.isatty(1) else -1, closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+
+
+def _exit(code: int) -> None:
+    """End the child as the interpreter's exit would, without tearing down the imported modules: Prefect's
+    services send their last events and logs in the thread and atexit hooks, then the streams are flushed."""
+    import atexit
+
+    with contextlib.suppress(Exception):
+        threading._shutdown()  # type: ignore[attr-defined]  # what Py_Finalize does first: Prefect drains here
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def _watch(connection: socket.socket, child: int, arguments: list[str]) -> None:
@@ -328,12 +397,19 @@ def _watch(connection: socket.socket, child: int, arguments: list[str]) -> None:
             if status_descriptor in ready:
                 _, status = os.waitpid(child, 0)
                 code = os.waitstatus_to_exitcode(status)
+                if code < 0:  # killed (SIGHUP, SIGKILL): its workers must not run on
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(child, signal.SIGKILL)
                 seconds = f"{time.monotonic() - started:.1f}".replace(".", ",")
                 _log(f"{command}: код {code}, {seconds} с")
                 with contextlib.suppress(OSError):
                     connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
                 return
-            if not connection.recv(1):  # the command is gone (killed): its run goes with it
+            try:
+                gone = not connection.recv(1)
+            except OSError:  # reset: gone as well
+                gone = True
+            if gone:  # the command is gone (killed): its run goes with it
                 _kill_tree(child)
                 os.waitpid(child, 0)
                 _log(f"{command}: команда прервана (её процесс завершён), остановлена и её работа")
@@ -360,7 +436,8 @@ def _kill_tree(root: int) -> None:
 
 
 def _log(line: str) -> None:
-    print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}", flush=True)
+    with _LOG_LOCK:
+        print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-_UMASK = os.umask(0o022)
+_UMASK = os.umask(0o022)  # reading it means setting it: once, here
 os.umask(_UMASK)
+
+
+def use_umask(mask: int) -> None:
+    """Make *mask* the process's umask and the one new outputs follow (the warm runner's child takes its
+    command's, eibm/runner.py)."""
+    global _UMASK
+    os.umask(mask)
+    _UMASK = mask
 
 
 class OutputError(Exception):

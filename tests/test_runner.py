@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from test_interrupt import wait_until_running
 
 from eibm import runner
 from eibm.interrupt import descendants
+from eibm.prefect_server import Server, running_server
 from pipeline.lock import CampaignBusyError, check_campaign_free
 
 REGISTER = ("Код ОО;Наименование;Муниципалитет;Сайт;E-mail;Открыта;Закрыта\n"
@@ -65,6 +67,29 @@ def test_a_command_in_the_runner_answers_as_in_its_own_process(workspace: Path, 
     log = runner_log(session_prefect_home)
     assert "eibm collect --year 2025 --json: код 0" in log and "eibm collect --year 2031: код 2" in log
     assert runner.running_runner(session_prefect_home) == warm_runner
+    # The child's last events reached the server: its tasks are recorded as done, as in the command's own process.
+    assert latest_task_states(session_prefect_home) == {"poll-mailbox": "COMPLETED", "send-mail": "COMPLETED"}
+
+
+def latest_task_states(home: Path) -> dict[str, str]:
+    """The task runs of the server's newest flow run, by task name, once the server has recorded them."""
+    server = running_server(home)
+    assert server is not None
+    deadline = time.monotonic() + 30
+    while True:
+        latest = post(server, "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_DESC", "limit": 1})[0]
+        tasks = post(server, "/task_runs/filter", {"flow_runs": {"id": {"any_": [latest["id"]]}}})
+        states = {task["name"].rsplit("-", 1)[0]: task["state_type"] for task in tasks}
+        if (set(states.values()) == {"COMPLETED"} and len(states) == 2) or time.monotonic() > deadline:
+            return states
+        time.sleep(0.2)
+
+
+def post(server: Server, path: str, body: dict) -> list[dict]:
+    request = urllib.request.Request(f"{server.api_url}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def test_a_killed_command_takes_its_run_in_the_runner_with_it(tmp_path: Path, district, warm_runner: int,
