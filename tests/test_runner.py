@@ -71,6 +71,17 @@ def test_a_command_in_the_runner_answers_as_in_its_own_process(workspace: Path, 
     assert latest_task_states(session_prefect_home) == {"poll-mailbox": "COMPLETED", "send-mail": "COMPLETED"}
 
 
+def test_the_commands_umask_applies_in_the_runner(workspace: Path, warm_runner: int,
+                                                  session_prefect_home: Path) -> None:
+    """An analyst whose umask is 077 gets private outputs, whoever started the runner."""
+    done = subprocess.run([sys.executable, "-m", "eibm", "collect", "--year", "2025"], cwd=workspace,
+                          capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o077))
+
+    assert done.returncode == 0, done.stderr
+    assert "eibm collect --year 2025: код 0" in runner_log(session_prefect_home)
+    assert (workspace / "outputs" / "2025" / "status.html").stat().st_mode & 0o777 == 0o600
+
+
 def latest_task_states(home: Path) -> dict[str, str]:
     """The task runs of the server's newest flow run, by task name, once the server has recorded them."""
     server = running_server(home)
