@@ -233,7 +233,7 @@ ACCEPTED_DATA = {
 
 
 def test_accepted_data_is_stored_typed_and_read_back_for_the_current_submission(engine: Engine) -> None:
-    (superseded, current, _rejected), _ = record(
+    (superseded, current, rejected), _ = record(
         engine, new("old", "70-001", hour=9, data=ACCEPTED_DATA), new("new", "70-001", hour=10, data=ACCEPTED_DATA),
         new("r", "70-002", REJECTED, data=ACCEPTED_DATA))
 
@@ -241,8 +241,10 @@ def test_accepted_data_is_stored_typed_and_read_back_for_the_current_submission(
         frames = ledger.accepted_frames(connection, YEAR)
         indicators = ledger.accepted_indicators(connection, YEAR)
         items = connection.execute(select(ledger.item_data).order_by(ledger.item_data.c.submission_id)).mappings().all()
+        titled = connection.execute(select(ledger.title_data.c.submission_id)).scalars().all()
 
     assert sorted({row["submission_id"] for row in items}) == [superseded, current]  # not the rejected one's
+    assert sorted(titled) == [superseded, current, rejected]  # but its «Титул»: whom to call (status.html)
     assert sorted((row["item"], row["status"], row["done_on"], row["quantity"], row["links"])
                   for row in items if row["submission_id"] == current) == [
         ("1.1", "выполнено", dt.date(2025, 3, 10), 2, "https://a.ru https://b.ru"),

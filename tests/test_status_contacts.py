@@ -60,11 +60,11 @@ def test_status_shows_the_latest_page_email_and_respondent_of_each_school(setup:
     assert mail == "mailto:a@test-school.ru"
     assert "Иванова Ирина Ивановна" in accepted and "+7 (3822) 12-34-56" in accepted
 
-    # A rejected file: its page and the register's address; its «Титул» is not stored, so no name.
+    # A rejected file: its page, the register's address, and whom to call about its errors.
     mail, feedback = links(school_row(setup, "70-005"))
     assert "R01" in page_of(setup, feedback).read_text(encoding="utf-8")
     assert mail == "mailto:a@five.ru"
-    assert "Петрова" not in school_row(setup, "70-005")
+    assert "Петрова Анна Сергеевна" in school_row(setup, "70-005")
 
     # No file at all: the register's address only.
     assert links(school_row(setup, "70-006")) == ["mailto:a@six.ru"]

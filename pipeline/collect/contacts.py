@@ -54,8 +54,8 @@ class SchoolContact:
 
 def load_contacts(connection: Connection, year: int, schools: list[School]) -> dict[str, SchoolContact]:
     """Each of *schools*' contact in campaign *year*, by code, from one pass over the campaign's submissions."""
-    # The ledger keeps the «Титул» of accepted files only (superseded ones included): a rejected file's
-    # respondent is not stored, so the page names the one of the school's latest accepted report.
+    # The ledger keeps the «Титул» of accepted and rejected files (superseded ones included): the page names
+    # the respondent of the school's latest file that had one.
     submissions, title_data = ledger.submissions, ledger.title_data
     query = (select(submissions.c.school, submissions.c.arrived_at, submissions.c.paths, submissions.c.sha256,
                     title_data.c.respondent, title_data.c.phone)

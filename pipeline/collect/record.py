@@ -35,8 +35,8 @@ def record_batch(setup: Setup, engine: Engine, batch: list[PlannedUnit], verdict
         for planned, verdict in zip(judged, verdicts, strict=True):
             # Archived by the plan, which read them: the ledger names the copies of the bytes judged.
             archived = () if verdict.status == SubmissionStatus.UNRECOGNIZED else planned.archive
-            data = None
-            if verdict.status == SubmissionStatus.ACCEPTED and verdict.submission is not None:
+            data = None  # the ledger keeps a rejected file's «Титул» only: whom to call about its errors
+            if verdict.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.REJECTED) and verdict.submission:
                 data = {name: sheet.values for name, sheet in verdict.submission.sheets.items()}
             news.append(ledger.NewSubmission(planned.sha256, planned.unit.kind, verdict.school, verdict.status,
                                              planned.arrived, planned.facts, tuple(verdict.findings), archived,

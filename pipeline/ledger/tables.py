@@ -165,7 +165,7 @@ indicator_data = _data_table(
     Column("code", String(8), nullable=False), Column("value", Float),
 )
 
-# Sheet → (table, {ledger column: sheet column}) for the accepted data.
+# Sheet → (table, {ledger column: sheet column}) for the accepted data (and a rejected file's «Титул»).
 DATA_TABLES: dict[str, tuple[Table, dict[str, str]]] = {
     "Титул": (title_data, {
         "school_name": "Наименование ОО", "version": "Версия шаблона", "respondent": "ФИО ответственного",

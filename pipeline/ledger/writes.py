@@ -20,6 +20,7 @@ from pipeline.ledger.tables import (
     metadata,
     runs,
     submissions,
+    title_data,
 )
 from pipeline.statuses import SubmissionStatus
 
@@ -36,7 +37,7 @@ class NewSubmission:
     files: tuple[tuple[str, str, int, float], ...]  # (relative path, sha256, size, mtime)
     findings: tuple[Finding, ...]
     archive: tuple[str, ...]
-    data: dict[str, dict[str, list[Any]]] | None = None  # sheet → column → values, for an accepted one
+    data: dict[str, dict[str, list[Any]]] | None = None  # sheet → column → values, of an accepted or rejected one
     duplicate_of: int | None = None
 
 
@@ -108,10 +109,11 @@ def record_many(connection: Connection, year: int, news: list[NewSubmission],
     found = [{"submission_id": submission_id, **finding.to_dict()}
              for submission_id, new in zip(ids, news, strict=True) for finding in new.findings]
     _bulk_insert(connection, findings, found)
-    accepted = [(submission_id, new) for submission_id, new in zip(ids, news, strict=True)
-                if new.status == SubmissionStatus.ACCEPTED and new.school is not None]
-    _store_data(connection, year, accepted)
-    return ids, _supersede(connection, year, {new.school for _, new in accepted if new.school})
+    with_data = [(submission_id, new) for submission_id, new in zip(ids, news, strict=True)
+                 if new.data is not None and new.school is not None]
+    _store_data(connection, year, with_data)
+    accepted = {new.school for new in news if new.status == SubmissionStatus.ACCEPTED and new.school}
+    return ids, _supersede(connection, year, accepted)
 
 
 def _supersede(connection: Connection, year: int, schools: set[str]) -> list[int]:
@@ -135,13 +137,18 @@ def _supersede(connection: Connection, year: int, schools: set[str]) -> list[int
     return sorted(superseded)
 
 
-def _store_data(connection: Connection, year: int, accepted: list[tuple[int, NewSubmission]]) -> None:
-    """Insert the accepted values, one statement per table; a submission's data maps sheet → column → values."""
+def _store_data(connection: Connection, year: int, stored: list[tuple[int, NewSubmission]]) -> None:
+    """Insert the submissions' values, one statement per table; a submission's data maps sheet → column → values.
+    An accepted one's every sheet; a rejected one's «Титул» only, whom status.html shows to call about its errors
+    (the report's readers take accepted submissions only)."""
     by_table: dict[str, list[dict[str, Any]]] = {}
-    for submission_id, new in accepted:
+    for submission_id, new in stored:
         data = new.data or {}
         base = {"submission_id": submission_id, "year": year, "school": new.school}
+        accepted = new.status == SubmissionStatus.ACCEPTED
         for sheet, (table, columns) in DATA_TABLES.items():
+            if not accepted and table is not title_data:
+                continue
             values = data.get(sheet)
             rows = len(next(iter(values.values()), [])) if values else 0
             for position in range(rows):
@@ -151,7 +158,7 @@ def _store_data(connection: Connection, year: int, accepted: list[tuple[int, New
                 for column, source in columns.items():
                     record_[column] = _to_db(values[source][position] if source in values else None)
                 by_table.setdefault(table.name, []).append(record_)
-        for code, column in (data.get("Показатели") or {}).items():
+        for code, column in (data.get("Показатели") or {}).items() if accepted else ():
             value = _to_db(column[0] if column else None)
             # A yes/no indicator is stored as 1/0 (the column is numeric; PostgreSQL refuses a boolean).
             by_table.setdefault(indicator_data.name, []).append(
