@@ -354,6 +354,8 @@ class WorkbookFactory:
                 if name in SHEETS:
                     self.sheets[info.filename] = parse_sheet(data.decode("utf-8"))
         self.names = {path: name for path, name in paths.items() if name in SHEETS}
+        # Where the placeholder school is named besides the data sheets: the title, «Инструкция».
+        self.naming_sheets = {ARC_CORE, *(path for path, name in paths.items() if name not in SHEETS)}
 
     def build(self, school: SyntheticSchool, report: dict[str, Rows]) -> bytes:
         """The .xlsx bytes of *school*'s filled template."""
@@ -363,7 +365,7 @@ class WorkbookFactory:
                 if path in self.sheets:
                     name = self.names[path]
                     data = render_sheet(self.sheets[path], report[name], FIRST_FILLED_COLUMN.get(name, 1)).encode()
-                elif path == "docProps/core.xml":
+                elif path in self.naming_sheets:
                     data = (data.decode().replace(PLACEHOLDER_CODE, school.code)
                             .replace(escape(PLACEHOLDER_NAME), escape(school.name)).encode())
                 info = zipfile.ZipInfo(path, date_time=self.moment)
