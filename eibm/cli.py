@@ -330,8 +330,9 @@ def run_server(arguments: argparse.Namespace) -> int:
             print("Фоновый процесс eibm остановлен: следующая команда collect или report запустит его снова.")
         return EXIT_OK
     server = prefect_server.running_server(home)
-    if os.environ.get("PREFECT_API_URL"):
-        print(f"Запуски идут на сервер Prefect, заданный в PREFECT_API_URL: {os.environ['PREFECT_API_URL']}")
+    configured = prefect_server.configured_api_url(home)
+    if configured:
+        print(f"Запуски идут на сервер Prefect, заданный в настройках (PREFECT_API_URL): {configured}")
     elif server is None:
         print("Сервер Prefect не запущен; он запустится сам при следующем eibm collect или eibm report.")
     else:

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -81,6 +82,22 @@ class Server:
 def prefect_home() -> Path:
     """Prefect's home folder: PREFECT_HOME, or ~/.prefect as Prefect itself defaults."""
     return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def configured_api_url(home: Path) -> str | None:
+    """The Prefect server an operator chose: PREFECT_API_URL in the environment, else in the active profile
+    of Prefect's profiles file (where `prefect config set PREFECT_API_URL=…` writes it); None: ours is used."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or document.get("active") or "ephemeral"  # Prefect's default
+    profile = document.get("profiles", {}).get(active, {})
+    value = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def running_server(home: Path) -> Server | None:

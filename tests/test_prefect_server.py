@@ -258,3 +258,16 @@ def test_serve_uses_the_products_server_and_its_deployments_appear(home: Path, i
         except subprocess.TimeoutExpired:
             serving.kill()
             serving.wait()
+
+
+def test_server_status_names_a_server_set_in_the_active_prefect_profile(tmp_path: Path) -> None:
+    """`prefect config set PREFECT_API_URL=…` writes the active profile, not the environment: that server is used."""
+    (tmp_path / "profiles.toml").write_text(
+        'active = "office"\n\n[profiles.office]\nPREFECT_API_URL = "http://prefect.district.local:4200/api"\n\n'
+        '[profiles.other]\nPREFECT_API_URL = "http://elsewhere:4200/api"\n', encoding="utf-8")
+
+    shown = eibm(tmp_path, "server", "status")
+
+    assert shown.returncode == 0, shown.stderr
+    assert "заданный в настройках (PREFECT_API_URL): http://prefect.district.local:4200/api" in shown.stdout
+    assert not (tmp_path / STATE_FILE).exists()  # nothing of ours was started
