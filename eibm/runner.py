@@ -279,10 +279,12 @@ def _start(connection: socket.socket, fingerprint: str, listener: socket.socket,
         # A signal between the fork and the child's own handlers would run the runner's (its SIGTERM
         # closes the runner's socket): blocked until each side has its handlers.
         signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
-        child = os.fork()
-        if child == 0:
-            _run_child(request, descriptors)  # never returns
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
+        try:
+            child = os.fork()
+            if child == 0:
+                _run_child(request, descriptors)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
         try:
             connection.sendall(json.dumps({"pid": child}).encode() + b"\n")
         except OSError:  # the command is gone (or gave up waiting): nobody would ever see this run
@@ -291,7 +293,7 @@ def _start(connection: socket.socket, fingerprint: str, listener: socket.socket,
             raise
         return child, list(request["arguments"])
     except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"runner: a command refused: {error!r}", file=sys.stderr, flush=True)
+        _log(f"команда не принята: {error!r}")
         return None
     finally:
         for descriptor in descriptors:
