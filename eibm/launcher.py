@@ -24,7 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_in_runner(home, arguments)
     except KeyboardInterrupt:  # Ctrl+C before the runner's child took it: the runner ends the child with us
-        print("\nПрервано (Ctrl+C).", file=sys.stderr)
+        from eibm.interrupt import MESSAGES
+
+        print(f"\n{MESSAGES[signal.SIGINT]}", file=sys.stderr)
         return 128 + signal.SIGINT
     except RunnerUnavailable:
         from eibm.cli import main as run_here

@@ -161,8 +161,9 @@ def stop_server(home: Path) -> Server | None:
     return server if running else None
 
 
-def is_alive(pid: int) -> bool:
-    """Whether *pid* is a live Prefect process (not a zombie, not a stranger that reused the number)."""
+def is_alive(pid: int, marker: bytes = b"prefect") -> bool:
+    """Whether *pid* is a live process whose command line holds *marker* (by default a Prefect process):
+    not a zombie, not a stranger that reused the number."""
     proc = Path(f"/proc/{pid}")
     try:
         os.kill(pid, 0)
@@ -177,7 +178,7 @@ def is_alive(pid: int) -> bool:
         command = (proc / "cmdline").read_bytes()
     except OSError:
         return False
-    return state != "Z" and b"prefect" in command
+    return state != "Z" and marker in command
 
 
 def is_healthy(server: Server) -> bool:

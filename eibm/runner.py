@@ -35,6 +35,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eibm.interrupt import AFTERWARDS, descendants
+from eibm.prefect_server import is_alive
+
 SOCKET_FILE = "eibm-runner.sock"
 STATE_FILE = "eibm-runner.json"
 LOCK_FILE = "eibm-runner.lock"
@@ -129,13 +132,9 @@ def _wait_for(connection: socket.socket, replies: Any, child: int) -> int:
             try:
                 finished = _reply(replies)
             except RunnerUnavailable:
-                from eibm.interrupt import AFTERWARDS
-
                 sys.stderr.write(f"Ошибка: фоновый процесс eibm остановился, и команда прервана вместе с ним. "
                                  f"{AFTERWARDS}\n")
                 return 1
-            except InterruptedError:
-                continue
             if "exit" in finished:
                 code = int(finished["exit"])
                 return 128 - code if code < 0 else code  # killed by a signal: the shell's 128 + N
@@ -163,7 +162,7 @@ def running_runner(home: Path) -> int | None:
         pid = int(json.loads((home / STATE_FILE).read_text(encoding="utf-8"))["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return pid if _is_runner(pid) else None
+    return pid if is_alive(pid, marker=b"eibm.runner") else None
 
 
 def stop_runner(home: Path) -> bool:
@@ -174,13 +173,6 @@ def stop_runner(home: Path) -> bool:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     return True
-
-
-def _is_runner(pid: int) -> bool:
-    try:
-        return b"eibm.runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 # --- the runner's side ------------------------------------------------------------------------------------
@@ -424,8 +416,6 @@ def _watch(connection: socket.socket, child: int, arguments: list[str]) -> None:
 def _kill_tree(root: int) -> None:
     """SIGKILL *root* and every process below it. Each is stopped first, until the tree stops growing: a
     process forked between looking and killing would live on, holding the campaign's lock."""
-    from eibm.interrupt import descendants
-
     stopped: list[int] = []
     while fresh := [pid for pid in [root, *descendants(root)] if pid not in stopped]:
         for pid in fresh:

@@ -162,10 +162,12 @@ def draft_name(letter: Letter) -> str:
 
 def draft_key(name: str) -> str | None:
     """The outbox key of the letter in a draft, read back from the name draft_name gave it; None for another file."""
+    if not name.endswith(".eml"):
+        return None
     stem = name.removesuffix(".eml")
     for kind in LetterKind:
         school, marker, answered = stem.rpartition(f"_{kind}_")
-        if not marker or not school or not name.endswith(".eml"):
+        if not marker or not school:
             continue
         try:
             if kind == LetterKind.REPLY:
